@@ -1,0 +1,51 @@
+/**
+ * The one contract every session type implements: bytes in, bytes out,
+ * resize, close. The session core (buffer, screen, matcher, classifier) sits
+ * on top and never knows whether the bytes come from a PTY, SSH, a serial
+ * port or the daemon.
+ */
+export interface Transport {
+  /** Settles once the OS or peer has the bytes; rejects (e.g. with PtyError SESSION_CLOSED / WRITE_FAILED) when it cannot. */
+  write(bytes: Uint8Array): Promise<void>;
+  resize(size: { cols: number; rows: number }): void;
+  /** Safe to call twice; resolves after onExit listeners ran. */
+  close(): Promise<void>;
+  onData(listener: (bytes: Uint8Array) => void): Disposable;
+  /** Fires exactly once, when the program, connection or device is gone. */
+  onExit(listener: (exit: TransportExit) => void): Disposable;
+  /** Optional extras: a transport implements what its medium has. */
+  readonly capabilities?: TransportCapabilities;
+}
+
+export interface TransportExit {
+  code: number | null;
+  signal: string | null;
+  /** Why it ended when it is not a normal program exit (link lost, device vanished). */
+  reason?: string;
+}
+
+export interface TransportCapabilities {
+  /** termios c_lflag of the PTY when it is ours (local, daemon): lets the core see echo-off password prompts. */
+  localFlags?(): number | undefined;
+  /** A real serial BREAK (tcsendbreak). */
+  sendBreak?(durationMs?: number): Promise<void>;
+  /** Modem control lines (serial). */
+  setModemLines?(lines: { dtr?: boolean; rts?: boolean }): Promise<void>;
+  /** Deliver a signal to the foreground program (local). */
+  signal?(name: string): void;
+}
+
+/** A tiny listener set used by transports to implement onData/onExit. */
+export class Emitter<T> {
+  #listeners = new Set<(value: T) => void>();
+  on(listener: (value: T) => void): Disposable {
+    this.#listeners.add(listener);
+    return { [Symbol.dispose]: () => void this.#listeners.delete(listener) };
+  }
+  emit(value: T): void {
+    for (const listener of this.#listeners) listener(value);
+  }
+  get size(): number {
+    return this.#listeners.size;
+  }
+}
