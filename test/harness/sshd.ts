@@ -1,0 +1,239 @@
+/**
+ * A throwaway OpenSSH server on 127.0.0.1 for tests: its own host key, config
+ * and authorized_keys in a temp dir, an OS-assigned port, `await using`
+ * disposal. Runs as root (CI does); key auth works for root, password auth
+ * for a dedicated test user (see ensurePasswordUser).
+ */
+import { spawn, spawnSync, type Subprocess } from "bun";
+import { createHash } from "node:crypto";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const SSHD = "/usr/sbin/sshd";
+export const sshdAvailable = (() => {
+  try {
+    return spawnSync([SSHD, "-V"]).exitCode !== null && spawnSync(["ssh-keygen", "-?"]).exitCode !== null;
+  } catch {
+    return false;
+  }
+})();
+
+export interface KeyPair {
+  path: string;
+  /** The `.pub` line (`type base64 comment`). */
+  pub: string;
+  /** The raw public key blob. */
+  blob: Buffer;
+  fingerprint: string;
+  type: string;
+}
+
+export interface Sshd extends AsyncDisposable {
+  port: number;
+  dir: string;
+  hostKey: KeyPair;
+  pid: number;
+  /** Authorize a public key line for every user. */
+  authorize(pub: string): void;
+  /** Pids of the per-connection sshd processes (children of the listener). */
+  connectionPids(): number[];
+  /** The sshd log so far (stderr, -e). */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** Temp dir removed on dispose. */
+export function tempDir(prefix = "pty-mcp-ssh-"): { path: string } & Disposable {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, [Symbol.dispose]: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export function makeKey(path: string, options: { type?: "ed25519" | "ecdsa" | "rsa"; passphrase?: string; comment?: string } = {}): KeyPair {
+  const type = options.type ?? "ed25519";
+  const args = ["ssh-keygen", "-q", "-t", type, "-N", options.passphrase ?? "", "-C", options.comment ?? "pty-mcp-test", "-f", path];
+  if (type === "rsa") args.splice(4, 0, "-b", "2048");
+  const r = spawnSync(args);
+  if (r.exitCode !== 0) throw new Error(`ssh-keygen failed: ${r.stderr.toString()}`);
+  return readPublicKey(path);
+}
+
+export function readPublicKey(privatePath: string): KeyPair {
+  const pub = readFileSync(`${privatePath}.pub`, "utf8").trim();
+  const [type = "", b64 = ""] = pub.split(/\s+/);
+  const blob = Buffer.from(b64, "base64");
+  const fingerprint = `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
+  return { path: privatePath, pub, blob, fingerprint, type };
+}
+
+/** A port the OS says is free right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once something on the port sends an SSH banner. */
+async function waitForBanner(port: number, proc: Subprocess, timeoutMs: number, log: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`sshd exited (${proc.exitCode}): ${log()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("data", (d) => {
+        s.destroy();
+        resolve(d.toString().startsWith("SSH-"));
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await Bun.sleep(25);
+  }
+  throw new Error(`sshd did not come up on port ${port}: ${log()}`);
+}
+
+export async function startSshd(options: { extraConfig?: string; hostKeyType?: "ed25519" | "ecdsa" | "rsa"; hostKeyPath?: string } = {}): Promise<Sshd> {
+  mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+  const dir = mkdtempSync(join(tmpdir(), "pty-mcp-sshd-"));
+  const hostKey = options.hostKeyPath === undefined ? makeKey(join(dir, "host_key"), { type: options.hostKeyType ?? "ed25519" }) : readPublicKey(options.hostKeyPath);
+  const authorizedKeys = join(dir, "authorized_keys");
+  writeFileSync(authorizedKeys, "", { mode: 0o644 });
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const config = join(dir, "sshd_config");
+    writeFileSync(
+      config,
+      [
+        `Port ${port}`,
+        "ListenAddress 127.0.0.1",
+        `HostKey ${hostKey.path}`,
+        `PidFile ${join(dir, "sshd.pid")}`,
+        `AuthorizedKeysFile ${authorizedKeys}`,
+        "PubkeyAuthentication yes",
+        "PasswordAuthentication yes",
+        "KbdInteractiveAuthentication no",
+        "PermitRootLogin yes",
+        "UsePAM no",
+        "StrictModes no",
+        "AllowTcpForwarding yes",
+        "PrintMotd no",
+        "PrintLastLog no",
+        "ClientAliveInterval 0",
+        "MaxStartups 100",
+        "LogLevel VERBOSE",
+        "Subsystem sftp internal-sftp",
+        options.extraConfig ?? "",
+        "",
+      ].join("\n"),
+    );
+    let stderr = "";
+    const proc = spawn([SSHD, "-D", "-e", "-f", config], { stdout: "ignore", stderr: "pipe", stdin: "ignore" });
+    void (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of proc.stderr) stderr += decoder.decode(chunk);
+    })();
+    try {
+      await waitForBanner(port, proc, 10_000, () => stderr);
+    } catch (err) {
+      lastError = err;
+      proc.kill("SIGKILL");
+      await proc.exited;
+      if (/Address already in use/.test(stderr)) continue;
+      throw err;
+    }
+    const stop = async (): Promise<void> => {
+      for (const pid of childPids(proc.pid)) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      }
+      if (proc.exitCode === null) proc.kill("SIGTERM");
+      await proc.exited;
+    };
+    return {
+      port,
+      dir,
+      hostKey,
+      pid: proc.pid,
+      authorize: (pub) => appendFileSync(authorizedKeys, `${pub}\n`),
+      connectionPids: () => childPids(proc.pid),
+      log: () => stderr,
+      stop,
+      [Symbol.asyncDispose]: async () => {
+        await stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  throw lastError instanceof Error ? lastError : new Error("could not start sshd");
+}
+
+/** Direct children of pid (from /proc; no pgrep dependency). */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  const r = spawnSync(["ps", "-o", "pid=", "--ppid", String(pid)]);
+  for (const line of r.stdout.toString().split("\n")) {
+    const n = Number(line.trim());
+    if (Number.isInteger(n) && n > 0) out.push(n);
+  }
+  return out;
+}
+
+/** A dedicated local account with a known password for password-auth tests (created once, kept). */
+export const PASSWORD_USER = "ptymcptest";
+export const PASSWORD_USER_PASSWORD = "pty-mcp-test-Pw-4";
+
+export function ensurePasswordUser(): { user: string; password: string } {
+  if (spawnSync(["id", PASSWORD_USER]).exitCode !== 0) {
+    const r = spawnSync(["useradd", "-m", "-s", "/bin/bash", PASSWORD_USER]);
+    if (r.exitCode !== 0 && spawnSync(["id", PASSWORD_USER]).exitCode !== 0) throw new Error(`useradd failed: ${r.stderr.toString()}`);
+  }
+  const r = spawnSync(["chpasswd"], { stdin: Buffer.from(`${PASSWORD_USER}:${PASSWORD_USER_PASSWORD}\n`) });
+  if (r.exitCode !== 0) throw new Error(`chpasswd failed: ${r.stderr.toString()}`);
+  return { user: PASSWORD_USER, password: PASSWORD_USER_PASSWORD };
+}
+
+export interface Agent extends AsyncDisposable {
+  socket: string;
+  add(keyPath: string): void;
+}
+
+/** A real ssh-agent in the foreground on a socket in `dir`. */
+export async function startAgent(dir: string): Promise<Agent> {
+  const socket = join(dir, "agent.sock");
+  const proc = spawn(["ssh-agent", "-D", "-a", socket], { stdout: "ignore", stderr: "ignore", stdin: "ignore" });
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const r = spawnSync(["ssh-add", "-l"], { env: { ...process.env, SSH_AUTH_SOCK: socket } });
+    // 1 = agent reachable but empty; 2 = cannot connect yet.
+    if (r.exitCode === 0 || r.exitCode === 1) break;
+    await Bun.sleep(20);
+  }
+  return {
+    socket,
+    add(keyPath) {
+      const r = spawnSync(["ssh-add", keyPath], { env: { ...process.env, SSH_AUTH_SOCK: socket } });
+      if (r.exitCode !== 0) throw new Error(`ssh-add failed: ${r.stderr.toString()}`);
+    },
+    [Symbol.asyncDispose]: async () => {
+      proc.kill("SIGTERM");
+      await proc.exited;
+    },
+  };
+}
+
+/** A known_hosts line for the server's key (`[127.0.0.1]:port type b64`). */
+export function knownHostsLine(sshd: Sshd, host = "127.0.0.1"): string {
+  const [type, b64] = sshd.hostKey.pub.split(/\s+/);
+  return `[${host}]:${sshd.port} ${type} ${b64}`;
+}
