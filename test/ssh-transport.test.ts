@@ -187,8 +187,15 @@ describe("ssh transport", () => {
     await t2.close();
 
     const err = await connectError({ ...opts, passphrase: "wrong" });
-    expect({ code: err.code, retryable: err.retryable, details: err.details }).toEqual({ code: "SSH_AUTH_FAILED", retryable: false, details: { tried_methods: [] } });
+    expect({ code: err.code, retryable: err.retryable, details: err.details }).toEqual({
+      code: "SSH_AUTH_FAILED",
+      retryable: false,
+      details: { tried_methods: [], skipped_keys: [`${key.path} (encrypted, passphrase did not decrypt it)`] },
+    });
     expect(err.message).not.toContain("wrong");
+    const none = await connectError(opts);
+    expect(none.details).toEqual({ tried_methods: [], skipped_keys: [`${key.path} (encrypted, no passphrase given)`] });
+    expect(none.message).toContain("passphrase parameter");
   });
 
   test("config alias: HostName, Port, User, IdentityFile via Include and wildcard blocks", async () => {

@@ -20,7 +20,7 @@ function field(err: unknown, name: string): unknown {
  * Map a connection-phase failure. `triedMethods` lists what auth tried (for
  * SSH_AUTH_FAILED); `viaJump` names the hop we were going through, if any.
  */
-export function mapConnectError(err: unknown, hop: HopLabel, triedMethods: readonly string[], connectTimeoutMs: number): PtyError {
+export function mapConnectError(err: unknown, hop: HopLabel, triedMethods: readonly string[], connectTimeoutMs: number, skippedKeys: readonly string[] = []): PtyError {
   if (err instanceof PtyError) return err;
   const level = field(err, "level");
   const code = field(err, "code");
@@ -28,12 +28,14 @@ export function mapConnectError(err: unknown, hop: HopLabel, triedMethods: reado
   const where = hop.label;
   if (level === "client-authentication") {
     const tried = triedMethods.length > 0 ? triedMethods.join(", ") : "none";
-    return new PtyError(
-      "SSH_AUTH_FAILED",
-      `Authentication to ${where} failed (tried: ${tried}). Check the user name, load the key into ssh-agent or pass key_path, or give password.`,
-      false,
-      { cause: err, details: { tried_methods: [...triedMethods] } },
-    );
+    const skipped = skippedKeys.length > 0 ? ` Skipped keys: ${skippedKeys.join("; ")}.` : "";
+    const hint = skippedKeys.some((s) => s.includes("encrypted"))
+      ? " Give the key's passphrase (passphrase parameter) or load the key into ssh-agent."
+      : " Check the user name, load the key into ssh-agent or pass key_path, or give password.";
+    return new PtyError("SSH_AUTH_FAILED", `Authentication to ${where} failed (tried: ${tried}).${skipped}${hint}`, false, {
+      cause: err,
+      details: skippedKeys.length > 0 ? { tried_methods: [...triedMethods], skipped_keys: [...skippedKeys] } : { tried_methods: [...triedMethods] },
+    });
   }
   if (level === "client-timeout" || code === "ETIMEDOUT") {
     return new PtyError(

@@ -219,7 +219,8 @@ async function connectHop(hop: SshTarget, sock: Duplex | undefined, options: Ssh
   };
 
   const tried: string[] = [];
-  const steps = authSteps(hop, options, isFinal, tried);
+  const skipped: string[] = [];
+  const steps = authSteps(hop, options, isFinal, skipped);
   let authMethod = "none";
   let stepIndex = 0;
   const authHandler = (methodsLeft: AuthenticationType[] | null, _partial: boolean | null, next: (m: AnyAuthMethod | false) => void): void => {
@@ -273,7 +274,7 @@ async function connectHop(hop: SshTarget, sock: Duplex | undefined, options: Ssh
       if (settled) return;
       settled = true;
       client.end();
-      reject(hostKeyError ?? mapConnectError(err, label, tried, connectTimeoutMs));
+      reject(hostKeyError ?? mapConnectError(err, label, tried, connectTimeoutMs, skipped));
     };
     client.once("ready", () => {
       if (settled) return;
@@ -294,7 +295,7 @@ async function connectHop(hop: SshTarget, sock: Duplex | undefined, options: Ssh
 }
 
 /** Auth in OpenSSH's order; secrets only flow into ssh2, never into labels. */
-function authSteps(hop: SshTarget, options: SshSessionOptions, isFinal: boolean, _tried: string[]): AuthStep[] {
+function authSteps(hop: SshTarget, options: SshSessionOptions, isFinal: boolean, skipped: string[]): AuthStep[] {
   const steps: AuthStep[] = [];
   const agentSocket = hop.identityAgent ?? process.env.SSH_AUTH_SOCK;
   if (hop.pubkeyAuthentication && agentSocket !== undefined && agentSocket !== "none" && agentSocket.length > 0 && existsSync(agentSocket)) {
@@ -311,7 +312,14 @@ function authSteps(hop: SshTarget, options: SshSessionOptions, isFinal: boolean,
       steps.push({
         label: `publickey (${file})`,
         type: "publickey",
-        make: (username) => loadIdentity(file, options).then((key) => (key === undefined ? undefined : { type: "publickey", username, key })),
+        make: (username) =>
+          loadIdentity(file, options).then((loaded) => {
+            if ("skip" in loaded) {
+              skipped.push(`${file} (${loaded.skip})`);
+              return undefined;
+            }
+            return { type: "publickey", username, key: loaded.key };
+          }),
       });
     }
   }
@@ -336,21 +344,22 @@ function authSteps(hop: SshTarget, options: SshSessionOptions, isFinal: boolean,
   return steps;
 }
 
-async function loadIdentity(file: string, options: SshSessionOptions): Promise<ParsedKey | undefined> {
+async function loadIdentity(file: string, options: SshSessionOptions): Promise<{ key: ParsedKey } | { skip: string }> {
   let data: Buffer;
   try {
     data = readFileSync(file);
-  } catch {
-    return undefined;
+  } catch (err) {
+    return { skip: `unreadable: ${(err as NodeJS.ErrnoException).code ?? "error"}` };
   }
   const plain = utils.parseKey(data);
-  if (!(plain instanceof Error)) return plain.isPrivateKey() ? plain : undefined;
-  if (!/encrypted|passphrase/i.test(plain.message)) return undefined;
+  if (!(plain instanceof Error)) return plain.isPrivateKey() ? { key: plain } : { skip: "not a private key" };
+  if (!/encrypted|passphrase/i.test(plain.message)) return { skip: "unsupported key format" };
   const passphrase = options.passphrase ?? (await options.askPassphrase?.(file));
-  if (passphrase === undefined) return undefined;
+  if (passphrase === undefined) return { skip: "encrypted, no passphrase given" };
   const key = utils.parseKey(data, passphrase);
-  if (key instanceof Error) return undefined;
-  return key;
+  // ssh2 reports a wrong passphrase as a decrypt/parse error; never echo the passphrase.
+  if (key instanceof Error) return { skip: "encrypted, passphrase did not decrypt it" };
+  return { key };
 }
 
 function publicKeysOf(files: readonly string[]): Buffer[] {
