@@ -308,6 +308,29 @@ describe("ssh transport", () => {
     await t.close();
   });
 
+  test("liveness: a silent dead link is detected by keepalives (ServerAliveInterval/CountMax)", async () => {
+    resetConfig("Host *\n  ServerAliveInterval 1\n  ServerAliveCountMax 2\n");
+    const before = new Set(sshd.connectionPids());
+    const t = await openSshTransport(base());
+    const w = watch(t);
+    await send(t, "echo READY\r");
+    await w.waitFor("READY");
+    const mine = sshd.connectionPids().filter((p) => !before.has(p));
+    expect(mine.length).toBe(1);
+    const pid = mine[0] as number;
+    // A frozen server: TCP stays up, nothing answers (like a dropped VPN).
+    process.kill(pid, "SIGSTOP");
+    try {
+      const exit = await w.exit;
+      expect({ code: exit.code, signal: exit.signal, lost: exit.reason?.startsWith(`connection to root@127.0.0.1:${sshd.port} lost`) }).toEqual({ code: null, signal: null, lost: true });
+    } finally {
+      process.kill(pid, "SIGKILL");
+      process.kill(pid, "SIGCONT");
+    }
+    await t.close();
+    resetConfig();
+  });
+
   test("tail -f of a remote file, then ctrl+c returns to the shell", async () => {
     using dir = tempDir();
     const file = join(dir.path, "app.log");
