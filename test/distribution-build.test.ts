@@ -1,0 +1,144 @@
+// scripts/build.ts: every release target is an executable for its declared OS/arch/libc (read
+// from the headers), SHA256SUMS lists them, the host build speaks MCP over stdio, and no build
+// reads a .env or bunfig.toml from the directory it runs in.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pkg from "../package.json" with { type: "json" };
+import { compile, compileFlags, releaseTargets, root, sha256Of } from "../scripts/build.ts";
+
+const entry = process.env.PTY_MCP_TEST_ENTRY ?? join(root, "src/main.ts");
+let dir = "";
+let buildLog = "";
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "pty-mcp-build-"));
+  // All seven targets, once per run (about 10-20 s; Bun caches the cross runtimes).
+  const proc = Bun.spawnSync(
+    [process.execPath, join(root, "scripts/build.ts"), "--all", "--outdir", join(dir, "dist"), "--entry", entry],
+    { cwd: root, stdout: "pipe", stderr: "pipe" },
+  );
+  buildLog = `${proc.stdout.toString()}${proc.stderr.toString()}`;
+  if (proc.exitCode !== 0) throw new Error(`build --all failed:\n${buildLog}`);
+  console.log(buildLog.trimEnd());
+}, 300_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Header {
+  format: "elf" | "mach-o" | "unknown";
+  arch?: "x64" | "arm64" | `machine 0x${string}`;
+  interpreter?: string;
+}
+
+/** Reads the executable's header: ELF e_machine and PT_INTERP, or Mach-O magic and cputype. */
+function readHeader(path: string): Header {
+  const fd = openSync(path, "r");
+  const buf = Buffer.alloc(64 * 1024);
+  try {
+    readSync(fd, buf, 0, buf.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (buf.readUInt32BE(0) === 0x7f454c46) {
+    // 64-bit little-endian ELF (e_ident[EI_CLASS] = 2, [EI_DATA] = 1).
+    expect([buf[4], buf[5]]).toEqual([2, 1]);
+    const machine = buf.readUInt16LE(0x12);
+    const arch = machine === 0x3e ? "x64" : machine === 0xb7 ? "arm64" : (`machine 0x${machine.toString(16)}` as const);
+    const phoff = Number(buf.readBigUInt64LE(0x20));
+    const phentsize = buf.readUInt16LE(0x36);
+    const phnum = buf.readUInt16LE(0x38);
+    for (let i = 0; i < phnum; i++) {
+      const ph = phoff + i * phentsize;
+      if (buf.readUInt32LE(ph) !== 3) continue; // PT_INTERP
+      const offset = Number(buf.readBigUInt64LE(ph + 8));
+      const size = Number(buf.readBigUInt64LE(ph + 32));
+      return { format: "elf", arch, interpreter: buf.toString("latin1", offset, offset + size).replace(/\0+$/, "") };
+    }
+    return { format: "elf", arch };
+  }
+  if (buf.readUInt32LE(0) === 0xfeedfacf) {
+    const cputype = buf.readUInt32LE(4);
+    const arch = cputype === 0x01000007 ? "x64" : cputype === 0x0100000c ? "arm64" : (`machine 0x${cputype.toString(16)}` as const);
+    return { format: "mach-o", arch };
+  }
+  return { format: "unknown" };
+}
+
+const interpreters: Record<string, string> = {
+  "x64 glibc": "/lib64/ld-linux-x86-64.so.2",
+  "arm64 glibc": "/lib/ld-linux-aarch64.so.1",
+  "x64 musl": "/lib/ld-musl-x86_64.so.1",
+  "arm64 musl": "/lib/ld-musl-aarch64.so.1",
+};
+
+test("build --all: every target is an executable of its declared OS, CPU and C library", () => {
+  const found = releaseTargets.map((t) => {
+    const path = join(dir, "dist", `pty-mcp-${t.name}`);
+    return { name: t.name, executable: (statSync(path).mode & 0o111) === 0o111, ...readHeader(path) };
+  });
+  expect(found).toEqual(
+    releaseTargets.map((t) =>
+      t.os === "darwin"
+        ? { name: t.name, executable: true, format: "mach-o", arch: t.arch }
+        : { name: t.name, executable: true, format: "elf", arch: t.arch, interpreter: interpreters[`${t.arch} ${t.libc}`] },
+    ),
+  );
+});
+
+test("build --all: SHA256SUMS lists every binary in sha256sum format", () => {
+  const names = releaseTargets.map((t) => `pty-mcp-${t.name}`).sort();
+  expect(readFileSync(join(dir, "dist", "SHA256SUMS"), "utf8")).toEqual(
+    names.map((n) => `${sha256Of(join(dir, "dist", n))}  ${n}\n`).join(""),
+  );
+  // The format sha256sum itself checks.
+  const check = Bun.spawnSync(["sha256sum", "--check", "--strict", "SHA256SUMS"], { cwd: join(dir, "dist"), stdout: "pipe", stderr: "pipe" });
+  expect({ code: check.exitCode, out: check.stdout.toString() }).toEqual({ code: 0, out: names.map((n) => `${n}: OK\n`).join("") });
+});
+
+test("build --all: the host binary prints its version and answers initialize over stdio", async () => {
+  const host = join(dir, "dist", `pty-mcp-${process.arch === "arm64" ? "linux-arm64" : "linux-x64"}`);
+  const version = Bun.spawnSync([host, "--version"], { stdout: "pipe", stderr: "pipe" });
+  expect({ code: version.exitCode, out: version.stdout.toString() }).toEqual({ code: 0, out: `pty-mcp ${pkg.version}\n` });
+
+  const client = new Client({ name: "distribution-test", version: "1" });
+  const cwd = mkdtempSync(join(tmpdir(), "pty-mcp-cwd-"));
+  try {
+    await client.connect(new StdioClientTransport({ command: host, args: [], cwd, stderr: "pipe" }));
+    expect(client.getServerVersion()).toMatchObject({ name: "pty-mcp", version: pkg.version });
+  } finally {
+    await client.close();
+    rmSync(cwd, { recursive: true, force: true });
+  }
+});
+
+test("build: a binary ignores .env and bunfig.toml in its working directory (and would not without the flags)", () => {
+  // A probe compiled with the release flags, and a control compiled without the two
+  // --no-compile-autoload-* flags to show the trap is real.
+  const work = join(dir, "probe");
+  const cwd = join(dir, "cwd");
+  Bun.spawnSync(["mkdir", "-p", work, cwd]);
+  writeFileSync(join(work, "probe.ts"), 'console.log(`PROBE=${process.env.PTY_MCP_PROBE ?? "unset"}`);\n');
+  writeFileSync(join(cwd, ".env"), "PTY_MCP_PROBE=from-dotenv\n");
+  writeFileSync(join(cwd, "preload.ts"), 'console.log("bunfig preload ran");\n');
+  writeFileSync(join(cwd, "bunfig.toml"), 'preload = ["./preload.ts"]\n');
+  compile({ entry: join(work, "probe.ts"), outfile: join(work, "release") });
+  const control = compileFlags.filter((f) => f !== "--no-compile-autoload-dotenv" && f !== "--no-compile-autoload-bunfig");
+  compile({ entry: join(work, "probe.ts"), outfile: join(work, "control"), flags: control });
+
+  const run = (bin: string) => {
+    const env = { ...process.env };
+    delete env.PTY_MCP_PROBE;
+    const p = Bun.spawnSync([join(work, bin)], { cwd, env, stdout: "pipe", stderr: "pipe" });
+    return { code: p.exitCode, out: p.stdout.toString() };
+  };
+  expect({ release: run("release"), control: run("control") }).toEqual({
+    release: { code: 0, out: "PROBE=unset\n" },
+    control: { code: 0, out: "bunfig preload ran\nPROBE=from-dotenv\n" },
+  });
+}, 60_000);
