@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "bun";
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { PtyError } from "../src/errors";
 import type { TransportExit } from "../src/session/transport";
@@ -360,5 +361,25 @@ describe("ssh transport", () => {
     const closed = await connectError({ ...base(), port: await freePort() });
     expect({ code: closed.code, retryable: closed.retryable }).toEqual({ code: "SSH_CONN_FAILED", retryable: true });
     expect(closed.message).toContain("refused");
+
+    const dns = await connectError({ ...base(), host: "no-such-host.invalid", connectTimeoutMs: 5000 });
+    expect({ code: dns.code, retryable: dns.retryable }).toEqual({ code: "SSH_CONN_FAILED", retryable: true });
+  });
+
+  test("errors: a server that never speaks SSH times out with SSH_CONN_FAILED", async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const address = silent.address();
+    const port = typeof address === "object" && address !== null ? address.port : 0;
+    try {
+      const err = await connectError({ ...base(), port, connectTimeoutMs: 300 });
+      expect({ code: err.code, retryable: err.retryable, message: err.message }).toEqual({
+        code: "SSH_CONN_FAILED",
+        retryable: true,
+        message: `Connecting to root@127.0.0.1:${port} timed out after 0.3 s. Check that the host is up and reachable (VPN, firewall, ProxyJump), or raise connect_timeout.`,
+      });
+    } finally {
+      silent.close();
+    }
   });
 });

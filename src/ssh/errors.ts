@@ -40,7 +40,7 @@ export function mapConnectError(err: unknown, hop: HopLabel, triedMethods: reado
   if (level === "client-timeout" || code === "ETIMEDOUT") {
     return new PtyError(
       "SSH_CONN_FAILED",
-      `Connecting to ${where} timed out after ${Math.round(connectTimeoutMs / 1000)} s. Check that the host is up and reachable (VPN, firewall, ProxyJump), or raise connect_timeout.`,
+      `Connecting to ${where} timed out after ${formatSeconds(connectTimeoutMs)}. Check that the host is up and reachable (VPN, firewall, ProxyJump), or raise connect_timeout.`,
       true,
       { cause: err },
     );
@@ -61,4 +61,8 @@ export function mapConnectError(err: unknown, hop: HopLabel, triedMethods: reado
   if (level === "client-socket")
     return new PtyError("SSH_CONN_FAILED", `Connection to ${where} failed: ${text}. Check host and port.`, true, { cause: err });
   return new PtyError("SSH_CONN_FAILED", `SSH handshake with ${where} failed: ${text}. Check that the port speaks SSH and the server allows a modern algorithm.`, true, { cause: err });
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }

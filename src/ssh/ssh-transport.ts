@@ -63,6 +63,8 @@ export interface SshTransport extends Transport {
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
 const DEFAULT_KEEPALIVE_MS = 15_000;
+/** How long a human may take to answer a passphrase prompt during auth. */
+const PASSPHRASE_PROMPT_MS = 300_000;
 
 /** Connect (through every hop), authenticate, open the shell. Throws PtyError. */
 export async function openSshTransport(options: SshSessionOptions): Promise<SshTransport> {
@@ -223,7 +225,11 @@ async function connectHop(hop: SshTarget, sock: Duplex | undefined, options: Ssh
   const steps = authSteps(hop, options, isFinal, skipped);
   let authMethod = "none";
   let stepIndex = 0;
+  // Our own timer covers TCP connect + key exchange; once auth starts, ssh2's
+  // readyTimeout (longer when a human may be asked for a passphrase) takes over.
+  let handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   const authHandler = (methodsLeft: AuthenticationType[] | null, _partial: boolean | null, next: (m: AnyAuthMethod | false) => void): void => {
+    clearTimeout(handshakeTimer);
     const advance = (): void => {
       while (stepIndex < steps.length) {
         const step = steps[stepIndex++] as AuthStep;
@@ -259,7 +265,7 @@ async function connectHop(hop: SshTarget, sock: Duplex | undefined, options: Ssh
     host: hop.hostname,
     port: hop.port,
     username: hop.user,
-    readyTimeout: connectTimeoutMs,
+    readyTimeout: connectTimeoutMs + (options.askPassphrase === undefined ? connectTimeoutMs : PASSPHRASE_PROMPT_MS),
     keepaliveInterval: keepaliveMs,
     keepaliveCountMax: hop.serverAliveCountMax > 0 ? hop.serverAliveCountMax : 3,
     hostVerifier,
@@ -273,12 +279,14 @@ async function connectHop(hop: SshTarget, sock: Duplex | undefined, options: Ssh
     const onError = (err: Error): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(handshakeTimer);
       client.end();
       reject(hostKeyError ?? mapConnectError(err, label, tried, connectTimeoutMs, skipped));
     };
     client.once("ready", () => {
       if (settled) return;
       settled = true;
+      clearTimeout(handshakeTimer);
       client.removeListener("error", onError);
       // Keep an error listener: a later socket error must not crash the process.
       client.on("error", () => {});
@@ -287,6 +295,7 @@ async function connectHop(hop: SshTarget, sock: Duplex | undefined, options: Ssh
     client.on("error", onError);
     client.once("close", () => onError(new Error("connection closed during setup")));
     try {
+      handshakeTimer = setTimeout(() => onError(Object.assign(new Error("handshake timed out"), { level: "client-timeout" })), connectTimeoutMs);
       client.connect(config);
     } catch (err) {
       onError(err instanceof Error ? err : new Error(String(err)));
