@@ -1,0 +1,63 @@
+// A real serial pair for tests: `socat pty,raw,echo=0 pty,raw,echo=0` makes two pseudo-terminals
+// wired back to back. What one side writes, the other reads, as over a null-modem cable.
+import { mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface SocatPair extends AsyncDisposable {
+  /** The device the transport under test opens: the real /dev/pts/N (the links live in a temp dir, outside /dev/). */
+  a: string;
+  /** The far end, where a fake device or the test itself sits. */
+  b: string;
+  linkA: string;
+  linkB: string;
+  pid: number;
+  /** Kills socat (both ptys hang up, like a USB adapter pulled out) and waits for it to exit. */
+  kill(): Promise<void>;
+}
+
+export async function startSocatPair(): Promise<SocatPair> {
+  const dir = mkdtempSync(join(tmpdir(), "pty-mcp-socat-"));
+  const linkA = join(dir, "a");
+  const linkB = join(dir, "b");
+  const proc = Bun.spawn(["socat", "-d", "-d", `pty,raw,echo=0,link=${linkA}`, `pty,raw,echo=0,link=${linkB}`], {
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  // socat -d -d logs "starting data transfer loop" once both ptys exist and the links are made.
+  const decoder = new TextDecoder();
+  let log = "";
+  const reader = proc.stderr.getReader();
+  while (!log.includes("starting data transfer loop")) {
+    const { done, value } = await reader.read();
+    if (done) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`socat exited before it was ready (exit ${await proc.exited}):\n${log}`);
+    }
+    log += decoder.decode(value, { stream: true });
+  }
+  // Keep draining stderr so socat never blocks on a full pipe.
+  void (async () => {
+    for (;;) {
+      const { done } = await reader.read().catch(() => ({ done: true }));
+      if (done) break;
+    }
+  })();
+  const kill = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+    await proc.exited;
+  };
+  return {
+    a: realpathSync(linkA),
+    b: realpathSync(linkB),
+    linkA,
+    linkB,
+    pid: proc.pid,
+    kill,
+    async [Symbol.asyncDispose]() {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
