@@ -9,7 +9,7 @@ import { PtyError } from "../src/errors";
 import { SerialTransport } from "../src/serial/serial-transport";
 import { startSocatPair, type SocatPair } from "./harness/socat";
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: (() => PromiseLike<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
