@@ -111,7 +111,7 @@ fetch() {
       _url="${base%/}/$1"
       if command -v curl >/dev/null 2>&1; then
         _rc=0
-        run_child curl --fail --silent --show-error --location --proto '=http,https' \
+        run_child curl --fail --silent --location --proto '=http,https' \
           --connect-timeout "$connect_timeout" --max-time "$download_timeout" \
           --retry "$retries" --retry-delay 1 --retry-connrefused \
           --output "$2" -- "$_url" || _rc=$?
@@ -120,6 +120,7 @@ fetch() {
             28) _why="timed out (connect ${connect_timeout}s, transfer ${download_timeout}s)" ;;
             6 | 7) _why="could not connect" ;;
             22) _why="the server answered with an error (wrong version or release base?)" ;;
+            35 | 51 | 53 | 54 | 58 | 59 | 60 | 77 | 80 | 82 | 83 | 90 | 91) _why="TLS failed (curl exit code $_rc): check the system's CA certificates and clock" ;;
             *) _why="curl exit code $_rc" ;;
           esac
           die "download of $_url failed after $((retries + 1)) attempts: $_why. Check the network, or set PTY_MCP_RELEASE_BASE to a reachable mirror or a local directory."

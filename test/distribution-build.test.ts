@@ -1,15 +1,17 @@
 // scripts/build.ts: every release target is an executable for its declared OS/arch/libc (read
 // from the headers), SHA256SUMS lists them, the host build speaks MCP over stdio, and no build
 // reads a .env or bunfig.toml from the directory it runs in.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { compile, compileFlags, releaseTargets, root, sha256Of } from "../scripts/build.ts";
+import { compile, compileFlags, releaseTargets, root, sha256Of } from "../scripts/build";
 
+// Real downloads, timeouts and compiles on a shared 2-core machine.
+setDefaultTimeout(60_000);
 const entry = process.env.PTY_MCP_TEST_ENTRY ?? join(root, "src/main.ts");
 let dir = "";
 let buildLog = "";

@@ -37,6 +37,8 @@ export interface StallServer extends AsyncDisposable {
   readonly url: string;
   /** Connections accepted so far (each download attempt opens one). */
   readonly connections: number;
+  /** Connections still open (a killed client's closes). */
+  readonly open: number;
   close(): Promise<void>;
 }
 
@@ -66,6 +68,9 @@ export function stallServer(): StallServer {
     url: `http://127.0.0.1:${listener.port}`,
     get connections() {
       return connections;
+    },
+    get open() {
+      return sockets.size;
     },
     close,
     [Symbol.asyncDispose]: close,
