@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PtyError } from "../src/errors";
 import { SerialTransport } from "../src/serial/serial-transport";
-import { startSocatPair, type SocatPair } from "./harness/socat";
+import { startFakeSwitch, startSocatPair, type SocatPair } from "./harness/socat";
 
 const cleanups: (() => PromiseLike<void> | void)[] = [];
 afterEach(async () => {
@@ -241,5 +241,50 @@ describe("SerialTransport", () => {
       code: "INVALID_ARGUMENT",
       message: `Cannot set RTS off on ${p.a}: ENOTTY. The device has no modem control lines (a pseudo-terminal, or an adapter without DTR/RTS).`,
     });
+  });
+
+  test("fake switch: login without password echo, enable, --More-- pages, config modes, over the bare transport", async () => {
+    const p = await pair();
+    const sw = await startFakeSwitch(p.b);
+    cleanups.push(() => sw[Symbol.asyncDispose]());
+    const t = await open({ device: p.a });
+    const seen = collect(t);
+    const step = async (input: string, ending: string) => {
+      const from = seen.length;
+      await t.write(Buffer.from(input));
+      await seen.until(() => seen.text().slice(from).endsWith(ending));
+      return seen.text().slice(from);
+    };
+    expect([
+      await step("\r", "Username: "),
+      await step("admin\r", "Password: "),
+      await step("cisco\r", "Router>"),
+      await step("enable\r", "Password: "),
+      await step("secret\r", "Router#"),
+      await step("conf t\r", "Router(config)#"),
+      await step("interface Gi0/1\r", "Router(config-if)#"),
+      await step("end\r", "Router#"),
+    ]).toEqual([
+      "\r\n\r\nUser Access Verification\r\n\r\nUsername: ",
+      "admin\r\nPassword: ",
+      "\r\n\r\nRouter>",
+      "enable\r\nPassword: ",
+      "\r\nRouter#",
+      "conf t\r\nEnter configuration commands, one per line.  End with CNTL/Z.\r\nRouter(config)#",
+      "interface Gi0/1\r\nRouter(config-if)#",
+      "end\r\nRouter#",
+    ]);
+    const first = await step("show interfaces status\r", " --More-- ");
+    const second = await step(" ", " --More-- ");
+    const third = await step(" ", "Router#");
+    const lines = (first + second + third).replaceAll("\b".repeat(10) + " ".repeat(10) + "\b".repeat(10), "").replaceAll(" --More-- ", "").split("\r\n");
+    expect(lines.length).toBe(1 + 2 + 48 + 1);
+    expect([lines[0], lines[2], lines[3], lines[50], lines[51]]).toEqual([
+      "show interfaces status",
+      "Port      Name               Status       Vlan       Duplex  Speed Type",
+      "Gi1/0/1   uplink-core        connected    10         a-full  a-1000 10/100/1000BaseTX",
+      "Gi1/0/48                     notconnect   20         auto    auto   10/100/1000BaseTX",
+      "Router#",
+    ]);
   });
 });

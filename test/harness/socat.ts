@@ -61,3 +61,30 @@ export async function startSocatPair(): Promise<SocatPair> {
     },
   };
 }
+
+export interface FakeSwitch extends AsyncDisposable {
+  pid: number;
+  exited: Promise<number>;
+}
+
+/** Starts test/fixtures/fake-switch-fixture.ts on `device` and waits for its "ready". */
+export async function startFakeSwitch(device: string, extraArgs: string[] = []): Promise<FakeSwitch> {
+  const fixture = new URL("../fixtures/fake-switch-fixture.ts", import.meta.url).pathname;
+  const proc = Bun.spawn([process.execPath, fixture, device, ...extraArgs], { stdin: "ignore", stdout: "pipe", stderr: "inherit" });
+  const reader = proc.stdout.getReader();
+  let out = "";
+  while (!out.includes("ready\n")) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error(`fake switch exited before it was ready (exit ${await proc.exited}): ${out}`);
+    out += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return {
+    pid: proc.pid,
+    exited: proc.exited,
+    async [Symbol.asyncDispose]() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+      await proc.exited;
+    },
+  };
+}
