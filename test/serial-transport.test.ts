@@ -287,4 +287,26 @@ describe("SerialTransport", () => {
       "Router#",
     ]);
   });
+
+  test("break: a real BREAK reaches the kernel (strace sees TIOCSBRK then TIOCCBRK on the port's fd)", async () => {
+    // A pty carries no BREAK condition to its peer, so the far end cannot see it; the kernel call is what we check.
+    const strace = Bun.which("strace");
+    if (!strace) throw new Error("strace is needed for this test: apt-get install -y strace");
+    const p = await pair();
+    const dir = mkdtempSync(join(tmpdir(), "pty-mcp-break-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const module = new URL("../src/serial/serial-transport.ts", import.meta.url).pathname;
+    const script = `import { SerialTransport } from ${JSON.stringify(module)};
+const t = await SerialTransport.open({ device: process.argv[1] ?? "" });
+await t.sendBreak(100);
+await t.close();`;
+    const log = join(dir, "strace.log");
+    const proc = Bun.spawn([strace, "-f", "-qq", "-e", "trace=openat,ioctl", "-o", log, process.execPath, "-e", script, p.a], { stderr: "pipe" });
+    expect({ exit: await proc.exited, stderr: await new Response(proc.stderr).text() }).toEqual({ exit: 0, stderr: "" });
+    const lines = (await Bun.file(log).text()).split("\n");
+    const fd = /openat\(AT_FDCWD, "([^"]+)", O_RDWR\|O_NOCTTY\|O_NONBLOCK[^)]*\) = (\d+)/;
+    const opened = lines.map((l) => fd.exec(l)).find((m) => m?.[1] === p.a)?.[2];
+    const breaks = lines.filter((l) => /TIOC[SC]BRK/.test(l)).map((l) => l.replace(/^\d+\s+/, "").replace(/\s+=/, " ="));
+    expect(breaks).toEqual([`ioctl(${opened}, TIOCSBRK) = 0`, `ioctl(${opened}, TIOCCBRK) = 0`]);
+  });
 });
