@@ -36,6 +36,8 @@ interface Header {
   format: "elf" | "mach-o" | "unknown";
   arch?: "x64" | "arm64" | `machine 0x${string}`;
   interpreter?: string;
+  /** Mach-O: has LC_CODE_SIGNATURE (Apple silicon refuses to run unsigned code). */
+  signed?: boolean;
 }
 
 /** Reads the executable's header: ELF e_machine and PT_INTERP, or Mach-O magic and cputype. */
@@ -67,7 +69,13 @@ function readHeader(path: string): Header {
   if (buf.readUInt32LE(0) === 0xfeedfacf) {
     const cputype = buf.readUInt32LE(4);
     const arch = cputype === 0x01000007 ? "x64" : cputype === 0x0100000c ? "arm64" : (`machine 0x${cputype.toString(16)}` as const);
-    return { format: "mach-o", arch };
+    // mach_header_64 is 32 bytes; then ncmds load commands of {cmd, cmdsize}.
+    const ncmds = buf.readUInt32LE(16);
+    let signed = false;
+    for (let i = 0, off = 32; i < ncmds && off + 8 <= buf.length; i++, off += buf.readUInt32LE(off + 4)) {
+      if (buf.readUInt32LE(off) === 0x1d) signed = true; // LC_CODE_SIGNATURE
+    }
+    return { format: "mach-o", arch, signed };
   }
   return { format: "unknown" };
 }
@@ -79,7 +87,7 @@ const interpreters: Record<string, string> = {
   "arm64 musl": "/lib/ld-musl-aarch64.so.1",
 };
 
-test("build --all: every target is an executable of its declared OS, CPU and C library", () => {
+test("build --all: every target is an executable of its declared OS, CPU and C library (macOS ones signed)", () => {
   const found = releaseTargets.map((t) => {
     const path = join(dir, "dist", `pty-mcp-${t.name}`);
     return { name: t.name, executable: (statSync(path).mode & 0o111) === 0o111, ...readHeader(path) };
@@ -87,7 +95,7 @@ test("build --all: every target is an executable of its declared OS, CPU and C l
   expect(found).toEqual(
     releaseTargets.map((t) =>
       t.os === "darwin"
-        ? { name: t.name, executable: true, format: "mach-o", arch: t.arch }
+        ? { name: t.name, executable: true, format: "mach-o", arch: t.arch, signed: true }
         : { name: t.name, executable: true, format: "elf", arch: t.arch, interpreter: interpreters[`${t.arch} ${t.libc}`] },
     ),
   );
