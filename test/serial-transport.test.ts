@@ -2,9 +2,9 @@
 // path rules, exclusivity. The MCP-level tests (through the compiled binary) are in serial-mcp.test.ts.
 import { afterEach, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { PtyError } from "../src/errors";
 import { SerialTransport } from "../src/serial/serial-transport";
 import { startFakeSwitch, startSocatPair, type SocatPair } from "./harness/socat";
@@ -186,7 +186,7 @@ describe("SerialTransport", () => {
     const first = await SerialTransport.open({ device: p.a });
     expect(await openError({ device: p.a })).toEqual({
       code: "SERIAL_OPEN_FAILED",
-      message: `${p.a} is busy: another session or program (screen, minicom, picocom, a serial console getty) has it open exclusively. Close that session (close_session) or quit that program, then try again.`,
+      message: `${p.a} is busy: another session of this pty-mcp server has it open exclusively. Close that session (close_session) or quit that program, then try again.`,
       retryable: true,
     });
     await first.close();
@@ -308,5 +308,44 @@ await t.close();`;
     const opened = lines.map((l) => fd.exec(l)).find((m) => m?.[1] === p.a)?.[2];
     const breaks = lines.filter((l) => /TIOC[SC]BRK/.test(l)).map((l) => l.replace(/^\d+\s+/, "").replace(/\s+=/, " ="));
     expect(breaks).toEqual([`ioctl(${opened}, TIOCSBRK) = 0`, `ioctl(${opened}, TIOCCBRK) = 0`]);
+  });
+
+  test("busy: a port another program holds names the programs that have it open", async () => {
+    const p = await pair();
+    // A child process locks the port; socat itself also keeps the pty open.
+    const script = `import { SerialTransport } from ${JSON.stringify(new URL("../src/serial/serial-transport.ts", import.meta.url).pathname)};
+const t = await SerialTransport.open({ device: process.argv[1] ?? "" });
+process.stdout.write("locked\\n");
+await new Promise(() => {});`;
+    const child = Bun.spawn([process.execPath, "-e", script, p.a], { stdout: "pipe" });
+    cleanups.push(async () => {
+      child.kill();
+      await child.exited;
+    });
+    const reader = child.stdout.getReader();
+    let out = "";
+    while (!out.includes("locked")) out += new TextDecoder().decode((await reader.read()).value);
+    expect(await openError({ device: p.a })).toEqual({
+      code: "SERIAL_OPEN_FAILED",
+      message: `${p.a} is busy: it is held open by pid ${p.pid} (socat), pid ${child.pid} (${basename(process.execPath).slice(0, 15)}). Close that session (close_session) or quit that program, then try again.`,
+      retryable: true,
+    });
+  });
+
+  test("permission denied: names the device's group and how to join it (opened as nobody)", async () => {
+    const p = await pair();
+    chmodSync(p.a, 0o660);
+    chownSync(p.a, 0, 20); // group dialout (gid 20 on Debian/Ubuntu)
+    const module = new URL("../src/serial/serial-transport.ts", import.meta.url).pathname;
+    const script = `import { SerialTransport } from ${JSON.stringify(module)};
+process.setgroups([]); process.setgid(65534); process.setuid(65534);
+try { await SerialTransport.open({ device: process.argv[1] ?? "" }); console.log("opened"); }
+catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, retryable: e.retryable })); }`;
+    const child = Bun.spawn([process.execPath, "-e", script, p.a], { stdout: "pipe" });
+    expect(JSON.parse(await new Response(child.stdout).text())).toEqual({
+      code: "SERIAL_OPEN_FAILED",
+      message: `Permission denied opening ${p.a} (crw-rw----, group dialout). Members of group "dialout" may open it (usually dialout, or uucp on Arch): sudo usermod -aG dialout "$USER", then log out and in again (or start a shell with: newgrp dialout).`,
+      retryable: false,
+    });
   });
 });

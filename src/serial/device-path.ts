@@ -67,7 +67,7 @@ export function permissionDenied(device: string, realPath: string | undefined, c
     const stats = statSync(realPath ?? device);
     const group = groupName(stats.gid) ?? `gid ${stats.gid}`;
     detail = ` (${modeString(stats.mode)}, group ${group})`;
-    if (stats.mode & 0o060) {
+    if ((stats.mode & 0o060) === 0o060) {
       advice =
         process.platform === "darwin"
           ? `Members of group "${group}" may open it: sudo dseditgroup -o edit -a "$USER" -t user ${group}, then log in again.`

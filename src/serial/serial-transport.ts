@@ -1,4 +1,4 @@
-import { close as closeCallback, constants, openSync, write as writeCallback } from "node:fs";
+import { close as closeCallback, constants, openSync, readdirSync, readFileSync, readlinkSync, write as writeCallback } from "node:fs";
 import { PtyError } from "../errors";
 import { Emitter, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport";
 import { checkDevicePath, permissionDenied } from "./device-path";
@@ -131,7 +131,7 @@ export class SerialTransport implements Transport {
       try {
         libc.flock(readFd, table.LOCK_EX | table.LOCK_NB);
       } catch (err) {
-        if (err instanceof LibcError && (err.errnoName === "EAGAIN" || err.errnoName === "EWOULDBLOCK")) throw busy(path, err);
+        if (err instanceof LibcError && (err.errnoName === "EAGAIN" || err.errnoName === "EWOULDBLOCK")) throw busy(path, realPath, err, readFd);
         throw err;
       }
       const warnings: string[] = [];
@@ -338,8 +338,56 @@ function describeLines(lines: { dtr?: boolean; rts?: boolean }): string {
   return parts.join(" and ") || "modem lines";
 }
 
-function busy(device: string, cause: unknown): PtyError {
-  return new PtyError("SERIAL_OPEN_FAILED", `${device} is busy: another session or program (screen, minicom, picocom, a serial console getty) has it open exclusively. Close that session (close_session) or quit that program, then try again.`, true, { cause });
+/** Who holds the port, from /proc/PID/fd (Linux; processes of other users are invisible unless we are root). */
+function holders(realPath: string, ownFd: number | undefined): { self: boolean; others: string[] } {
+  const result = { self: false, others: [] as string[] };
+  if (process.platform !== "linux") return result;
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return result;
+  }
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      if (Number(pid) === process.pid && Number(fd) === ownFd) continue;
+      let target: string;
+      try {
+        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      if (target !== realPath) continue;
+      if (Number(pid) === process.pid) result.self = true;
+      else {
+        let comm = "?";
+        try {
+          comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+        } catch {
+          // gone meanwhile
+        }
+        result.others.push(`pid ${pid} (${comm})`);
+      }
+      break;
+    }
+  }
+  return result;
+}
+
+function busy(device: string, realPath: string, cause: unknown, ownFd?: number): PtyError {
+  const held = holders(realPath, ownFd);
+  const who = held.self
+    ? "another session of this pty-mcp server has it open exclusively"
+    : held.others.length > 0
+      ? `it is held open by ${held.others.join(", ")}`
+      : "another session or program (screen, minicom, picocom, a serial console getty) has it open exclusively";
+  return new PtyError("SERIAL_OPEN_FAILED", `${device} is busy: ${who}. Close that session (close_session) or quit that program, then try again.`, true, { cause });
 }
 
 function openError(device: string, realPath: string, err: unknown): PtyError {
@@ -349,7 +397,7 @@ function openError(device: string, realPath: string, err: unknown): PtyError {
     case "EPERM":
       return permissionDenied(device, realPath, err);
     case "EBUSY":
-      return busy(device, err);
+      return busy(device, realPath, err);
     case "ENOENT":
     case "ENXIO":
     case "ENODEV":
