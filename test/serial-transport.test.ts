@@ -232,6 +232,8 @@ describe("SerialTransport", () => {
     expect(t.warnings).toEqual([
       "Could not set DTR off: ENOTTY. This device has no modem control lines (a pseudo-terminal, or an adapter without DTR/RTS).",
     ]);
+    // dtr: false also clears HUPCL, so closing does not pulse DTR (a board reset) again.
+    expect(stty(p.a).split(/[\s;]+/).includes("-hupcl")).toBe(true);
     await t.sendBreak(50);
     const echo = Bun.spawn(["head", "-c", "5", p.b], { stdout: "pipe" });
     await t.write(Buffer.from("after"));
