@@ -99,7 +99,7 @@ run_child() {
   "$@" &
   child=$!
   _child_rc=0
-  wait "$child" || _child_rc=$?
+  wait "$child" 2>/dev/null || _child_rc=$?
   child=
   return "$_child_rc"
 }
@@ -126,9 +126,7 @@ fetch() {
           die "download of $_url failed after $((retries + 1)) attempts: $_why. Check the network, or set PTY_MCP_RELEASE_BASE to a reachable mirror or a local directory."
         fi
       elif command -v wget >/dev/null 2>&1; then
-        # --no-hsts/--no-config: wget would otherwise read and write files in $HOME.
-        run_child wget --quiet --no-config --no-hsts --connect-timeout="$connect_timeout" --timeout="$download_timeout" \
-          --tries="$((retries + 1))" --waitretry=1 --retry-connrefused --output-document="$2" -- "$_url" ||
+        wget_fetch "$_url" "$2" ||
           die "download of $_url failed after $((retries + 1)) attempts (wget exit $?). Check the network, or set PTY_MCP_RELEASE_BASE to a reachable mirror or a local directory."
       else
         die "neither curl nor wget is installed; install one, or set PTY_MCP_RELEASE_BASE to a local directory"
@@ -141,6 +139,31 @@ fetch() {
       cp -- "$_dir/$1" "$2"
       ;;
   esac
+}
+
+# wget_fetch URL OUTFILE: GNU wget retries by itself. BusyBox wget (Alpine's default, no curl)
+# has no retry option, and its -T is compiled out of some builds (Debian's 1.35 then segfaults),
+# so it gets `timeout` and the retries from here.
+wget_fetch() {
+  if wget --version 2>/dev/null | grep -q 'GNU Wget'; then
+    # --no-config/--no-hsts: wget would otherwise read and write files in $HOME.
+    run_child wget --quiet --no-config --no-hsts --connect-timeout="$connect_timeout" --timeout="$download_timeout" \
+      --tries="$((retries + 1))" --waitretry=1 --retry-connrefused --output-document="$2" -- "$1"
+    return
+  fi
+  _try=0
+  while :; do
+    _wrc=0
+    if command -v timeout >/dev/null 2>&1; then
+      run_child timeout "$download_timeout" wget -q -O "$2" "$1" || _wrc=$?
+    else
+      run_child wget -q -O "$2" "$1" || _wrc=$?
+    fi
+    [ "$_wrc" -ne 0 ] || return 0
+    _try=$((_try + 1))
+    [ "$_try" -le "$retries" ] || return "$_wrc"
+    sleep 1
+  done
 }
 
 sha256() {

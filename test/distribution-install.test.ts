@@ -101,9 +101,11 @@ interface Run {
   stderr: string;
 }
 
+const dash = Bun.which("dash") ?? "/bin/dash";
+
 /** Runs `sh -c script` (dash) with a minimal environment rooted in the sandbox. */
 async function sh(sb: Sandbox, script: string, env: Record<string, string>, options: { stdin?: string; onStart?: (pid: number) => Promise<void> } = {}): Promise<Run> {
-  const proc = Bun.spawn(["dash", "-c", script], {
+  const proc = Bun.spawn([dash, "-c", script], {
     cwd: sb.dir,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: sb.home, TMPDIR: sb.tmpdir, ...env },
     stdin: options.stdin === undefined ? "ignore" : new Blob([options.stdin]),
@@ -469,6 +471,50 @@ describe("install.sh (curl | sh)", () => {
       requests: ["/SHA256SUMS", `/${asset}`],
       installed: { "ai-tmux": "-> pty-mcp", "pty-mcp": `755 ${short(hostSum)}` },
       home: {},
+    });
+  });
+
+  test("install.sh: runs on BusyBox alone (Alpine's ash, wget and tools), retrying downloads itself", async () => {
+    const busybox = Bun.which("busybox");
+    if (!busybox) throw new Error("busybox is not installed (apt-get install busybox; listed in .ci/run)");
+    const other = sandbox();
+    const bin = join(other.dir, "busybox-bin");
+    mkdirSync(bin);
+    const applets = Bun.spawnSync([busybox, "--list"], { stdout: "pipe" }).stdout.toString().split("\n").filter(Boolean);
+    for (const applet of applets) Bun.spawnSync(["ln", "-s", busybox, join(bin, applet)]);
+    const { url, requests } = server("good");
+    const seen = requests.length;
+    const run = await sh(other, "sh", { PATH: bin, PTY_MCP_RELEASE_BASE: url, INSTALL_DIR: other.installDir }, { stdin: script });
+    expect({ code: run.code, stderr: run.stderr, requests: requests.slice(seen), installed: tree(other.installDir), home: tree(other.home) }).toEqual({
+      code: 0,
+      stderr: `pty-mcp install: downloading ${asset} from ${url}\npty-mcp install: installed pty-mcp ${version} at ${other.installDir}/pty-mcp\n`,
+      requests: ["/SHA256SUMS", `/${asset}`],
+      installed: { "ai-tmux": "-> pty-mcp", "pty-mcp": `755 ${short(hostSum)}` },
+      home: {},
+    });
+
+    // Refused connections: BusyBox wget has no retry option, the installer retries.
+    const refused = `http://127.0.0.1:${closedPort()}`;
+    const failed = await sh(other, "sh", { PATH: bin, PTY_MCP_RELEASE_BASE: refused, INSTALL_DIR: join(other.dir, "second"), PTY_MCP_DOWNLOAD_RETRIES: "1" }, { stdin: script });
+    expect({ code: failed.code, message: failed.stderr.split("\n").filter((l) => l.startsWith("pty-mcp install")) }).toEqual({
+      code: 1,
+      message: [
+        `pty-mcp install: error: download of ${refused}/SHA256SUMS failed after 2 attempts (wget exit 1). ` +
+          "Check the network, or set PTY_MCP_RELEASE_BASE to a reachable mirror or a local directory.",
+      ],
+    });
+
+    // A server that never answers: `timeout` bounds each BusyBox wget attempt.
+    await using stall = stallServer();
+    const stalled = await sh(other, "sh", {
+      PATH: bin, PTY_MCP_RELEASE_BASE: stall.url, INSTALL_DIR: join(other.dir, "third"), PTY_MCP_DOWNLOAD_TIMEOUT: "1", PTY_MCP_DOWNLOAD_RETRIES: "1",
+    }, { stdin: script });
+    expect({ code: stalled.code, attempts: stall.connections, message: stalled.stderr.replace(/wget exit \d+/, "wget exit N") }).toEqual({
+      code: 1,
+      attempts: 2,
+      message:
+        `pty-mcp install: error: download of ${stall.url}/SHA256SUMS failed after 2 attempts (wget exit N). ` +
+        "Check the network, or set PTY_MCP_RELEASE_BASE to a reachable mirror or a local directory.\n",
     });
   });
 });
