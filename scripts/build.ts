@@ -10,7 +10,7 @@
 // test never sees half a file. Cross targets make Bun fetch that platform's runtime from
 // the npm registry once (cached under ~/.bun/install/cache).
 import { createHash } from "node:crypto";
-import { closeSync, copyFileSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 
@@ -51,6 +51,17 @@ export const compileFlags: readonly string[] = [
   "--no-compile-autoload-tsconfig", "--no-compile-autoload-package-json",
 ];
 
+/**
+ * The release location, read from its one home: the `PTY_MCP_REPO_URL=` line of install.sh
+ * (the installers cannot import anything). Stamped into binaries as `PTY_MCP_RELEASE_REPO`
+ * for code that needs to fetch another platform's build (deploy).
+ */
+export function releaseRepoUrl(): string {
+  const line = readFileSync(join(root, "install.sh"), "utf8").match(/^PTY_MCP_REPO_URL="(https:\/\/[^"$`\\]+)"$/m);
+  if (!line?.[1]) throw new Error('install.sh has no PTY_MCP_REPO_URL="https://…" line');
+  return line[1];
+}
+
 export interface CompileOptions {
   entry: string;
   outfile: string;
@@ -70,6 +81,7 @@ export function compile({ entry, outfile, bunTarget, version = pkg.version, flag
     process.execPath, "build", ...flags,
     ...(bunTarget ? [`--target=${bunTarget}`] : []),
     "--define", `PTY_MCP_VERSION=${JSON.stringify(version)}`,
+    "--define", `PTY_MCP_RELEASE_REPO=${JSON.stringify(releaseRepoUrl())}`,
     entry, "--outfile", tmp,
   ];
   const stdio = log ? "inherit" : "pipe";

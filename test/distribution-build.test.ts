@@ -8,7 +8,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { compile, compileFlags, releaseTargets, root, sha256Of } from "../scripts/build";
+import { compile, compileFlags, releaseRepoUrl, releaseTargets, root, sha256Of } from "../scripts/build";
 
 // Real downloads, timeouts and compiles on a shared 2-core machine.
 setDefaultTimeout(60_000);
@@ -127,13 +127,17 @@ test("build --all: the host binary prints its version and answers initialize ove
   }
 });
 
-test("build: a binary ignores .env and bunfig.toml in its working directory (and would not without the flags)", () => {
+test("build: a binary has its version and release URL stamped in, and ignores .env and bunfig.toml in its working directory", () => {
   // A probe compiled with the release flags, and a control compiled without the two
   // --no-compile-autoload-* flags to show the trap is real.
   const work = join(dir, "probe");
   const cwd = join(dir, "cwd");
   Bun.spawnSync(["mkdir", "-p", work, cwd]);
-  writeFileSync(join(work, "probe.ts"), 'console.log(`PROBE=${process.env.PTY_MCP_PROBE ?? "unset"}`);\n');
+  writeFileSync(
+    join(work, "probe.ts"),
+    'declare const PTY_MCP_VERSION: string, PTY_MCP_RELEASE_REPO: string;\n' +
+      'console.log(`PROBE=${process.env.PTY_MCP_PROBE ?? "unset"} ${PTY_MCP_VERSION} ${PTY_MCP_RELEASE_REPO}`);\n',
+  );
   writeFileSync(join(cwd, ".env"), "PTY_MCP_PROBE=from-dotenv\n");
   writeFileSync(join(cwd, "preload.ts"), 'console.log("bunfig preload ran");\n');
   writeFileSync(join(cwd, "bunfig.toml"), 'preload = ["./preload.ts"]\n');
@@ -148,7 +152,7 @@ test("build: a binary ignores .env and bunfig.toml in its working directory (and
     return { code: p.exitCode, out: p.stdout.toString() };
   };
   expect({ release: run("release"), control: run("control") }).toEqual({
-    release: { code: 0, out: "PROBE=unset\n" },
-    control: { code: 0, out: "bunfig preload ran\nPROBE=from-dotenv\n" },
+    release: { code: 0, out: `PROBE=unset ${pkg.version} ${releaseRepoUrl()}\n` },
+    control: { code: 0, out: `bunfig preload ran\nPROBE=from-dotenv ${pkg.version} ${releaseRepoUrl()}\n` },
   });
 }, 60_000);
