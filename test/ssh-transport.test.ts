@@ -293,6 +293,39 @@ describe("ssh transport", () => {
     resetKnownHosts();
   });
 
+  test("known_hosts: the key type listed for the host is preferred in key exchange (RSA-only entry, server also has ed25519)", async () => {
+    using dir = tempDir();
+    const rsaHostKey = makeKey(join(dir.path, "host_rsa"), { type: "rsa" });
+    await using multi = await startSshd({ extraConfig: `HostKey ${rsaHostKey.path}` });
+    multi.authorize(clientKey.pub);
+    const [, b64] = rsaHostKey.pub.split(/\s+/);
+    writeFileSync(knownHosts, `[127.0.0.1]:${multi.port} ssh-rsa ${b64}\n`);
+    const t = await openSshTransport({ ...base(), port: multi.port });
+    expect(t.hostKey).toEqual({ fingerprint: rsaHostKey.fingerprint, key_type: "ssh-rsa" });
+    await t.close();
+    resetKnownHosts();
+  });
+
+  test("IdentitiesOnly: agent keys that are not configured identities are not offered", async () => {
+    using agentHome = tempDir();
+    mkdirSync(join(agentHome.path, ".ssh"));
+    const agentKey = makeKey(join(agentHome.path, "agent_only"));
+    sshd.authorize(agentKey.pub);
+    const configured = makeKey(join(agentHome.path, "configured"));
+    await using agent = await startAgent(agentHome.path);
+    agent.add(agentKey.path);
+    writeFileSync(join(agentHome.path, ".ssh", "known_hosts"), `${knownHostsLine(sshd)}\n`);
+    const config = join(agentHome.path, ".ssh", "config");
+    writeFileSync(config, `Host *\n  IdentityAgent ${agent.socket}\n  IdentityFile ${configured.path}\n  IdentitiesOnly yes\n`);
+    const err = await connectError({ ...base(), home: agentHome.path, userConfigFile: config });
+    expect({ code: err.code, details: err.details }).toEqual({ code: "SSH_AUTH_FAILED", details: { tried_methods: ["publickey (agent)", `publickey (${configured.path})`] } });
+    // Without IdentitiesOnly the agent's key gets in.
+    writeFileSync(config, `Host *\n  IdentityAgent ${agent.socket}\n  IdentityFile ${configured.path}\n`);
+    const t = await openSshTransport({ ...base(), home: agentHome.path, userConfigFile: config });
+    expect(t.authMethod).toBe("publickey (agent)");
+    await t.close();
+  });
+
   test("liveness: killing the server side ends the session at once with a reason; writes fail with SESSION_CLOSED", async () => {
     const before = new Set(sshd.connectionPids());
     const t = await openSshTransport(base());
