@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
@@ -156,3 +156,20 @@ test("build: a binary has its version and release URL stamped in, and ignores .e
     control: { code: 0, out: `bunfig preload ran\nPROBE=from-dotenv ${pkg.version} ${releaseRepoUrl()}\n` },
   });
 }, 60_000);
+
+test("build: without --all, writes only pty-mcp for this machine (no SHA256SUMS, no temp files)", () => {
+  const out = join(dir, "host-only");
+  const proc = Bun.spawnSync([process.execPath, join(root, "scripts/build.ts"), "--outdir", out, "--entry", entry], { cwd: root, stdout: "pipe", stderr: "pipe" });
+  const version = Bun.spawnSync([join(out, "pty-mcp"), "--version"], { stdout: "pipe" });
+  expect({ code: proc.exitCode, files: readdirSync(out), version: version.stdout.toString() }).toEqual({
+    code: 0, files: ["pty-mcp"], version: `pty-mcp ${pkg.version}\n`,
+  });
+}, 120_000);
+
+test("build: an unknown --target is refused with the list of known ones", () => {
+  const proc = Bun.spawnSync([process.execPath, join(root, "scripts/build.ts"), "--target", "linux-riscv64", "--outdir", join(dir, "none")], { cwd: root, stdout: "pipe", stderr: "pipe" });
+  expect({ code: proc.exitCode, stderr: proc.stderr.toString() }).toEqual({
+    code: 1,
+    stderr: `unknown target linux-riscv64; known: ${releaseTargets.map((t) => t.name).join(", ")}\n`,
+  });
+});
