@@ -166,6 +166,16 @@ describe("SerialTransport", () => {
     await t.close(); // still safe
   });
 
+  test("vanish during close: socat killed while close() runs; onExit fires once, both settle", async () => {
+    const p = await pair();
+    const t = await SerialTransport.open({ device: p.a });
+    const exits: unknown[] = [];
+    t.onExit((exit) => exits.push(exit));
+    await Promise.all([p.kill(), t.close(), t.close()]);
+    expect(exits.length).toBe(1);
+    expect(t.isOpen).toBe(false);
+  });
+
   test("close: a write blocked by a far end that never reads does not hang close, and the port reopens", async () => {
     const p = await pair();
     const t = await open({ device: p.a });

@@ -78,6 +78,7 @@ export class SerialTransport implements Transport {
   #state: "open" | "closing" | "closed" = "open";
   #exitInfo: TransportExit | undefined;
   #closePromise: Promise<void> | undefined;
+  #releasePromise: Promise<void> | undefined;
 
   private constructor(init: { device: string; realPath: string; libc: Libc; readFd: number; writeFd: number; settings: SerialSettings; warnings: string[] }) {
     this.device = init.device;
@@ -249,11 +250,11 @@ export class SerialTransport implements Transport {
   }
 
   async #close(): Promise<void> {
-    if (this.#state === "closed") return;
-    this.#state = "closing";
+    if (this.#state === "open") this.#state = "closing";
     await this.#reader?.cancel().catch(() => {});
+    // If the device vanished meanwhile, the read loop has released the port and reported the exit.
     await this.#readLoop;
-    await this.#release();
+    await this.#releaseOnce();
     this.#finish({ code: null, signal: null });
   }
 
@@ -275,10 +276,16 @@ export class SerialTransport implements Transport {
       if (this.#state === "open") {
         // Not our close: the device hung up (USB unplugged, pty peer gone, driver detached).
         this.#state = "closing";
-        await this.#release();
+        await this.#releaseOnce();
         this.#finish({ code: null, signal: null, reason: `The serial device ${this.device} went away${failure ? ` (${failure})` : ""}: unplugged, powered off, or its driver detached.` });
       }
     })();
+  }
+
+  /** The descriptors are closed exactly once: a second close() of a reused fd number would hit someone else's file. */
+  #releaseOnce(): Promise<void> {
+    this.#releasePromise ??= this.#release();
+    return this.#releasePromise;
   }
 
   /** Frees the port: never blocks on output that cannot leave (flow control, a dead peer). */
@@ -309,6 +316,7 @@ export class SerialTransport implements Transport {
   }
 
   #finish(exit: TransportExit): void {
+    if (this.#exitInfo) return;
     this.#state = "closed";
     this.#exitInfo = exit;
     this.#exit.emit(exit);
