@@ -157,6 +157,9 @@ export async function startSshd(options: { extraConfig?: string; hostKeyType?: "
           // Already gone.
         }
       }
+      // Let the listener reap its children before it goes, or they linger as zombies under PID 1.
+      const deadline = Date.now() + 3000;
+      while (childPids(proc.pid).length > 0 && Date.now() < deadline) await Bun.sleep(10);
       if (proc.exitCode === null) proc.kill("SIGTERM");
       await proc.exited;
     };
