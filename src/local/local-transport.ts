@@ -1,0 +1,121 @@
+// A local program on a pseudo-terminal, through Bun's built-in PTY support
+// (`Bun.spawn(cmd, { terminal })`): event-driven, no polling, idle costs nothing.
+import { existsSync } from "node:fs";
+import { PtyError } from "../errors.ts";
+import { Emitter, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport.ts";
+
+export interface LocalSpawnOptions {
+  argv: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+  cols: number;
+  rows: number;
+}
+
+const KILL_GRACE_MS = 2000;
+
+export class LocalTransport implements Transport {
+  readonly #data = new Emitter<Uint8Array>();
+  readonly #exit = new Emitter<TransportExit>();
+  readonly #proc: Bun.Subprocess;
+  readonly #terminal: Bun.Terminal;
+  #exited: TransportExit | undefined;
+  readonly #exitedPromise: Promise<TransportExit>;
+  readonly capabilities: TransportCapabilities;
+
+  constructor(options: LocalSpawnOptions) {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+    env.TERM = "xterm-256color";
+    env.COLORTERM ??= "truecolor";
+    Object.assign(env, options.env ?? {});
+    let terminalDone!: () => void;
+    const terminalClosed = new Promise<void>((resolve) => (terminalDone = resolve));
+    try {
+      this.#proc = Bun.spawn(options.argv, {
+        cwd: options.cwd,
+        env,
+        terminal: {
+          cols: options.cols,
+          rows: options.rows,
+          data: (_term, bytes) => this.#data.emit(bytes),
+          exit: () => terminalDone(),
+        },
+      });
+    } catch (err) {
+      throw spawnError(options, err);
+    }
+    this.#terminal = this.#proc.terminal!;
+    const proc = this.#proc;
+    this.#exitedPromise = proc.exited.then(async (code) => {
+      // The PTY may still hold the program's last bytes: wait for its EOF, briefly.
+      await Promise.race([terminalClosed, Bun.sleep(200)]);
+      const signal = proc.signalCode == null ? null : String(proc.signalCode);
+      const exit: TransportExit = { code: signal ? null : code, signal };
+      this.#exited = exit;
+      try {
+        this.#terminal.close();
+      } catch {
+        // already closed
+      }
+      this.#exit.emit(exit);
+      return exit;
+    });
+    this.capabilities = {
+      localFlags: () => (this.#exited ? undefined : this.#terminal.localFlags),
+      signal: (name) => {
+        if (!this.#exited) proc.kill(name as NodeJS.Signals);
+      },
+    };
+  }
+
+  get pid(): number {
+    return this.#proc.pid;
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    if (this.#exited) throw new PtyError("SESSION_CLOSED", "The program has exited; its output stays readable. Create a new session to run more.");
+    try {
+      this.#terminal.write(bytes);
+    } catch (err) {
+      throw new PtyError("WRITE_FAILED", `Writing to the terminal failed: ${(err as Error).message}`, true, { cause: err });
+    }
+  }
+
+  resize({ cols, rows }: { cols: number; rows: number }): void {
+    if (this.#exited) return;
+    this.#terminal.resize(cols, rows);
+  }
+
+  async close(): Promise<void> {
+    if (!this.#exited) {
+      // SIGHUP is what a terminal hang-up sends; a shell passes it on to its jobs.
+      this.#proc.kill("SIGHUP");
+      const timer = setTimeout(() => this.#proc.kill("SIGKILL"), KILL_GRACE_MS);
+      await this.#exitedPromise;
+      clearTimeout(timer);
+    }
+    await this.#exitedPromise;
+  }
+
+  onData(listener: (bytes: Uint8Array) => void): Disposable {
+    return this.#data.on(listener);
+  }
+
+  onExit(listener: (exit: TransportExit) => void): Disposable {
+    return this.#exit.on(listener);
+  }
+}
+
+function spawnError(options: LocalSpawnOptions, err: unknown): PtyError {
+  const code = (err as { code?: string }).code;
+  const program = options.argv[0];
+  if (code === "ENOENT") {
+    if (options.cwd && !existsSync(options.cwd)) {
+      return new PtyError("INVALID_ARGUMENT", `Working directory not found: ${options.cwd}`, false, { cause: err });
+    }
+    return new PtyError("INVALID_ARGUMENT", `Command not found: ${program}. Give a full path or a program on PATH.`, false, { cause: err });
+  }
+  if (code === "EACCES") return new PtyError("INVALID_ARGUMENT", `Permission denied running ${program}.`, false, { cause: err });
+  return new PtyError("INTERNAL_ERROR", `Could not start ${program}: ${(err as Error).message}`, false, { cause: err });
+}

@@ -1,0 +1,76 @@
+// Patterns an agent waits for. Every regex runs on RE2 (re2js): matching is linear in the
+// input, so a pattern like `(a+)+$` cannot freeze the server or its other sessions.
+// Lookaround and backreferences have no linear-time algorithm; such a pattern is refused
+// (REGEX_REJECTED) rather than run with unbounded time.
+import { RE2JS } from "re2js";
+import { PtyError } from "../errors.ts";
+
+export interface Pattern {
+  readonly source: string;
+  /** "regex", or "substring" after an invalid regex fell back. */
+  readonly kind: "regex" | "substring";
+  test(line: string): boolean;
+}
+
+export interface CompiledPatterns {
+  patterns: Pattern[];
+  /** Set when some pattern was not a valid regex and is matched as plain text. */
+  warning?: string;
+}
+
+const MAX_PATTERN_LENGTH = 4096;
+
+export function compilePatterns(input: string | readonly string[]): CompiledPatterns {
+  const sources = typeof input === "string" ? [input] : [...input];
+  if (sources.length === 0) throw new PtyError("INVALID_ARGUMENT", "wait_for is an empty list; give a pattern or a list of patterns.");
+  const patterns: Pattern[] = [];
+  const fallbacks: string[] = [];
+  for (const source of sources) {
+    if (source.length === 0) throw new PtyError("INVALID_ARGUMENT", "wait_for contains an empty pattern.");
+    if (source.length > MAX_PATTERN_LENGTH) throw new PtyError("INVALID_ARGUMENT", `wait_for pattern longer than ${MAX_PATTERN_LENGTH} characters.`);
+    const pattern = compileOne(source);
+    if (pattern.kind === "substring") fallbacks.push(source);
+    patterns.push(pattern);
+  }
+  const result: CompiledPatterns = { patterns };
+  if (fallbacks.length > 0) {
+    result.warning = `Not a valid regular expression, matched as plain text: ${fallbacks.map((s) => JSON.stringify(s)).join(", ")}.`;
+  }
+  return result;
+}
+
+function compileOne(source: string): Pattern {
+  let re2: RE2JS | undefined;
+  try {
+    re2 = RE2JS.compile(source);
+  } catch {
+    re2 = undefined;
+  }
+  if (re2) {
+    const compiled = re2;
+    return { source, kind: "regex", test: (line) => compiled.test(line) };
+  }
+  if (isJsRegex(source)) {
+    throw new PtyError(
+      "REGEX_REJECTED",
+      `wait_for ${JSON.stringify(source)} uses lookaround or backreferences, which cannot be matched in linear time. ` +
+        "Rewrite it without (?=, (?!, (?<=, (?<! or \\1 (RE2 syntax), or use a list of simpler patterns.",
+    );
+  }
+  return { source, kind: "substring", test: (line) => line.includes(source) };
+}
+
+function isJsRegex(source: string): boolean {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Index of the first pattern matching `line`, or -1. */
+export function firstMatch(patterns: readonly Pattern[], line: string): number {
+  for (let i = 0; i < patterns.length; i++) if (patterns[i]!.test(line)) return i;
+  return -1;
+}

@@ -1,0 +1,87 @@
+// The sessions of one MCP server (or one daemon): ids, the live-session limit, lookup and teardown.
+import { randomBytes } from "node:crypto";
+import { PtyError } from "../errors.ts";
+import { Emitter } from "./transport.ts";
+import type { InputHook, Session, SessionType } from "./session.ts";
+
+export const MAX_LIVE_SESSIONS = 50;
+/** Ended sessions kept readable beyond this many are dropped, oldest first. */
+const MAX_ENDED_SESSIONS = 50;
+
+export class SessionRegistry {
+  readonly #sessions = new Map<string, Session>();
+  readonly #added = new Emitter<Session>();
+  /** Hooks every session gets (audit). */
+  readonly inputHooks: InputHook[] = [];
+  readonly maxLive: number;
+
+  constructor(options: { maxLive?: number } = {}) {
+    this.maxLive = options.maxLive ?? MAX_LIVE_SESSIONS;
+  }
+
+  newId(type: SessionType): string {
+    return `${type}-${randomBytes(4).toString("hex")}`;
+  }
+
+  /** Throws SESSION_LIMIT when no further live session may be opened. Call before opening a transport. */
+  assertCapacity(): void {
+    const live = [...this.#sessions.values()].filter((s) => s.isAlive).length;
+    if (live >= this.maxLive) {
+      throw new PtyError("SESSION_LIMIT", `${live} sessions are open; the limit is ${this.maxLive}. Close sessions you no longer need (list_sessions shows them).`, true);
+    }
+  }
+
+  add(session: Session): Session {
+    this.#sessions.set(session.id, session);
+    session.inputHooks.push(...this.inputHooks);
+    this.#dropOldEnded();
+    this.#added.emit(session);
+    return session;
+  }
+
+  onAdded(listener: (session: Session) => void): Disposable {
+    return this.#added.on(listener);
+  }
+
+  get(id: string): Session | undefined {
+    return this.#sessions.get(id);
+  }
+
+  getOrThrow(id: string): Session {
+    const session = this.#sessions.get(id);
+    if (!session) throw new PtyError("SESSION_NOT_FOUND", `No session "${id}". list_sessions shows the open ones.`);
+    return session;
+  }
+
+  list(): Session[] {
+    return [...this.#sessions.values()];
+  }
+
+  async close(id: string): Promise<Session> {
+    const session = this.getOrThrow(id);
+    this.#sessions.delete(id);
+    await session.close();
+    return session;
+  }
+
+  /** Forgets a session without ending its program (detach of a persistent session). */
+  remove(id: string): Session {
+    const session = this.getOrThrow(id);
+    this.#sessions.delete(id);
+    return session;
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.#sessions.values()];
+    this.#sessions.clear();
+    await Promise.allSettled(all.map((s) => s.close()));
+  }
+
+  #dropOldEnded(): void {
+    const ended = [...this.#sessions.values()].filter((s) => !s.isAlive);
+    for (const s of ended.slice(0, Math.max(0, ended.length - MAX_ENDED_SESSIONS))) {
+      this.#sessions.delete(s.id);
+      void s.close();
+    }
+  }
+}

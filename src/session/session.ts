@@ -1,0 +1,644 @@
+// The one session core. Every session type (local PTY, SSH, serial, daemon) is a Transport;
+// this class gives each the same buffer, read mark, screen, matcher, classifier and waits.
+import { PtyError } from "../errors.ts";
+import type { OutputSink } from "../record/sink.ts";
+import { cleanText, displayedLine, stripAnsi } from "../terminal/ansi.ts";
+import { Screen, type ScreenSnapshot } from "../terminal/screen.ts";
+import { classify, isPagerLine, type Classification, type SessionState } from "./classifier.ts";
+import { resolveKey } from "./keys.ts";
+import { compilePatterns, firstMatch } from "./matcher.ts";
+import { bufferSizeFromEnv, OutputBuffer } from "./output-buffer.ts";
+import { Emitter, type Transport, type TransportExit } from "./transport.ts";
+
+export type SessionType = "local" | "ssh" | "serial";
+
+export interface SessionInit {
+  id: string;
+  type: SessionType;
+  /** What the session is connected to, for humans: a command line, user@host, a device. */
+  target: string;
+  name?: string;
+  transport: Transport;
+  size: { cols: number; rows: number };
+  /** Appended to send_input's text unless raw. Default "\r" (Enter on a terminal). */
+  lineEnding?: string;
+  /** Answer pagers (--More-- and kin) by itself. */
+  autoPager?: boolean;
+  persistent?: boolean;
+  bufferSize?: number;
+  /** Log file, recording: get every output byte. */
+  sinks?: OutputSink[];
+  /** Extra facts for get_session_state (serial settings …). */
+  details?: Record<string, unknown>;
+}
+
+/** Something typed into a session, for the audit trail. Secrets carry no data. */
+export interface InputEvent {
+  session: Session;
+  kind: "input" | "raw" | "control" | "secret" | "auto_pager";
+  data?: string;
+}
+
+/** Awaited before any input reaches the transport; a hook that throws refuses the input (audit strict mode). */
+export type InputHook = (event: InputEvent) => Promise<void>;
+
+export interface Progress {
+  (update: { progress: number; total?: number; message?: string }): void;
+}
+
+export interface WaitOptions {
+  /** Pattern or list of patterns (RE2 syntax; invalid → substring with a warning). */
+  waitFor: string | readonly string[];
+  /** Scan from here (absolute cursor); default the read mark. */
+  from?: number;
+  timeoutMs: number;
+  contextLines?: number;
+  tailLines?: number;
+  signal?: AbortSignal;
+  progress?: Progress;
+  /** Input lines just sent: their echo never counts as a match. */
+  echoOf?: readonly string[];
+}
+
+export interface WaitResult {
+  matched: boolean;
+  timed_out: boolean;
+  match_line?: string;
+  matched_index?: number;
+  context?: string;
+  tail?: string;
+  cursor: number;
+  is_alive: boolean;
+  warning?: string;
+  is_truncated?: boolean;
+  cancelled?: boolean;
+}
+
+export interface ReadResult {
+  output: string;
+  cursor: number;
+  cursor_start: number;
+  has_more: boolean;
+  is_truncated: boolean;
+  is_alive: boolean;
+  state: SessionState;
+}
+
+export interface SendInputResult {
+  output: string;
+  cursor: number;
+  cursor_start: number;
+  cursor_end: number;
+  is_alive: boolean;
+  is_complete: boolean;
+  exit_code?: number;
+  state: SessionState;
+  completion: "exact" | "heuristic";
+  is_truncated?: boolean;
+}
+
+export const MAX_INPUT_BYTES = 1024 * 1024;
+/** Largest `output` a result carries by default; more is read with since_cursor. */
+export const DEFAULT_MAX_RESULT_BYTES = 256 * 1024;
+/** A prompt must stay quiet this long before send_input calls the command complete. */
+const PROMPT_QUIET_MS = 30;
+/** Raw keystrokes: output idle this long counts as settled. */
+const RAW_SETTLE_MS = 250;
+/** read_output's settle mode: output idle this long means the program is waiting. */
+const READ_SETTLE_MS = 100;
+const PROGRESS_INTERVAL_MS = 5000;
+/** A line longer than this is matched without waiting for its newline. */
+const MAX_PARTIAL_LINE = 64 * 1024;
+const TAIL_BYTES = 4096;
+const AUTO_PAGER_DELAY_MS = 20;
+
+const encoder = new TextEncoder();
+
+export class Session {
+  readonly id: string;
+  readonly type: SessionType;
+  readonly target: string;
+  readonly name: string | undefined;
+  readonly persistent: boolean;
+  readonly createdAt = new Date();
+  lastUsed = new Date();
+  readonly buffer: OutputBuffer;
+  readonly screen: Screen;
+  readonly transport: Transport;
+  readonly details: Record<string, unknown>;
+  lineEnding: string;
+  autoPager: boolean;
+  /** Cursor up to which output was returned to the agent. */
+  readMark = 0;
+  /** Set by prepare_secret while a secret waits for a password prompt. */
+  awaitingSecret = false;
+  readonly inputHooks: InputHook[] = [];
+  readonly #input = new Emitter<InputEvent>();
+  readonly #output = new Emitter<Uint8Array>();
+  readonly #sinks: OutputSink[];
+  #exit: TransportExit | undefined;
+  #closed = false;
+  #size: { cols: number; rows: number };
+  #lastOutputAt = 0;
+  #lastPrompt: string | undefined;
+  #wakers = new Set<() => void>();
+  #pagerTimer: Timer | undefined;
+  /** Pages answered by auto_pager, for tests and the state. */
+  pagesAnswered = 0;
+  #disposables: Disposable[] = [];
+
+  constructor(init: SessionInit) {
+    this.id = init.id;
+    this.type = init.type;
+    this.target = init.target;
+    this.name = init.name;
+    this.persistent = init.persistent ?? false;
+    this.transport = init.transport;
+    this.lineEnding = init.lineEnding ?? "\r";
+    this.autoPager = init.autoPager ?? false;
+    this.details = init.details ?? {};
+    this.#size = { ...init.size };
+    this.#sinks = init.sinks ?? [];
+    this.buffer = new OutputBuffer(init.bufferSize ?? bufferSizeFromEnv());
+    this.screen = new Screen(this.buffer, init.size);
+    this.#disposables.push(
+      init.transport.onData((bytes) => this.#onData(bytes)),
+      init.transport.onExit((exit) => this.#onExit(exit)),
+    );
+  }
+
+  get isAlive(): boolean {
+    return !this.#exit && !this.#closed;
+  }
+
+  get exit(): TransportExit | undefined {
+    return this.#exit;
+  }
+
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  get size(): { cols: number; rows: number } {
+    return { ...this.#size };
+  }
+
+  /** Every input event, after it reached the transport. */
+  onInput(listener: (event: InputEvent) => void): Disposable {
+    return this.#input.on(listener);
+  }
+
+  /** Output bytes as they arrive (after the buffer took them). */
+  onOutput(listener: (bytes: Uint8Array) => void): Disposable {
+    return this.#output.on(listener);
+  }
+
+  #onData(bytes: Uint8Array): void {
+    if (this.#closed) return;
+    this.buffer.append(bytes);
+    this.#lastOutputAt = performance.now();
+    for (const sink of this.#sinks) sink.write(bytes);
+    this.screen.noteOutput();
+    this.#output.emit(bytes);
+    if (this.autoPager) this.#armAutoPager();
+    this.#wake();
+  }
+
+  #onExit(exit: TransportExit): void {
+    if (this.#exit) return;
+    this.#exit = exit;
+    for (const sink of this.#sinks) void sink.close();
+    this.#wake();
+  }
+
+  #wake(): void {
+    const wakers = [...this.#wakers];
+    this.#wakers.clear();
+    for (const wake of wakers) wake();
+  }
+
+  /**
+   * Resolves at the next output or exit, after `timeoutMs`, or on abort, whichever comes
+   * first. Never rejects; callers re-check their condition. This is the only way the core
+   * waits: no polling anywhere.
+   */
+  changed(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (!this.isAlive || signal?.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      let timer: Timer | undefined;
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        this.#wakers.delete(done);
+        resolve();
+      };
+      this.#wakers.add(done);
+      if (Number.isFinite(timeoutMs)) timer = setTimeout(done, Math.max(0, timeoutMs));
+      signal?.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  /** Milliseconds since the last output byte (∞ when none yet). */
+  quietMs(): number {
+    return this.#lastOutputAt === 0 ? Number.POSITIVE_INFINITY : performance.now() - this.#lastOutputAt;
+  }
+
+  #assertWritable(): void {
+    if (this.#closed) throw new PtyError("SESSION_CLOSED", `Session ${this.id} is closed. Create a new session.`);
+    if (this.#exit) {
+      throw new PtyError(
+        "SESSION_CLOSED",
+        `Session ${this.id} has ended (${describeExit(this.#exit)}); its output stays readable with read_output. Create a new session to continue.`,
+      );
+    }
+  }
+
+  /** Writes bytes after the input hooks agreed. The one path by which anything reaches a transport. */
+  async write(data: string | Uint8Array, event: Omit<InputEvent, "session">): Promise<void> {
+    this.#assertWritable();
+    const bytes = typeof data === "string" ? encoder.encode(data) : data;
+    if (bytes.length > MAX_INPUT_BYTES) {
+      throw new PtyError("INVALID_ARGUMENT", `Input is ${bytes.length} bytes; the limit is ${MAX_INPUT_BYTES} (1 MB). Send it in parts or copy a file instead.`);
+    }
+    const full: InputEvent = { session: this, ...event };
+    for (const hook of this.inputHooks) await hook(full);
+    this.lastUsed = new Date();
+    await this.transport.write(bytes);
+    this.#input.emit(full);
+  }
+
+  /** Sends a key of SPEC §3 (bytes, a serial BREAK or modem lines). */
+  async sendKey(key: string): Promise<void> {
+    const action = resolveKey(key);
+    this.#assertWritable();
+    if (action.kind === "bytes") {
+      let bytes = action.bytes;
+      // Full-screen programs switch cursor keys to application mode (DECCKM): ESC O A instead of ESC [ A.
+      if (/^\x1b\[[ABCDHF]$/.test(bytes) && (await this.#applicationCursorKeys())) bytes = `\x1bO${bytes[2]}`;
+      await this.write(bytes, { kind: "control", data: key });
+      return;
+    }
+    const caps = this.transport.capabilities;
+    if (action.kind === "break") {
+      if (!caps?.sendBreak) throw new PtyError("INVALID_ARGUMENT", `"break" is a serial BREAK; session ${this.id} is ${this.type}. Use ctrl+c to interrupt a program.`);
+      for (const hook of this.inputHooks) await hook({ session: this, kind: "control", data: key });
+      await caps.sendBreak();
+    } else {
+      if (!caps?.setModemLines) throw new PtyError("INVALID_ARGUMENT", `"${key}" sets a serial modem line; session ${this.id} is ${this.type}.`);
+      for (const hook of this.inputHooks) await hook({ session: this, kind: "control", data: key });
+      await caps.setModemLines(action.lines);
+    }
+    this.lastUsed = new Date();
+    this.#input.emit({ session: this, kind: "control", data: key });
+  }
+
+  async #applicationCursorKeys(): Promise<boolean> {
+    await this.screen.sync();
+    return this.screen.applicationCursorKeys;
+  }
+
+  async resize(size: { cols: number; rows: number }): Promise<void> {
+    this.#size = { ...size };
+    if (this.isAlive) this.transport.resize(size);
+    for (const sink of this.#sinks) sink.resize?.(size);
+    await this.screen.resize(size);
+  }
+
+  // ---- reading -------------------------------------------------------------------------
+
+  /** ANSI-stripped text of the last few KB: what the classifier looks at. */
+  tailText(bytes = TAIL_BYTES): string {
+    const from = Math.max(this.buffer.start, this.buffer.end - bytes);
+    return cleanText(decode(this.buffer.read(from).bytes));
+  }
+
+  classify(): Classification {
+    const localFlags = this.isAlive ? this.transport.capabilities?.localFlags?.() : undefined;
+    const c = classify(this.tailText(), { localFlags, hasOutput: this.buffer.end > 0 });
+    if (c.state === "at_prompt" && c.prompt) this.#lastPrompt = c.prompt;
+    if (!this.isAlive) return { ...c, state: "unknown" };
+    return c;
+  }
+
+  get lastPrompt(): string | undefined {
+    return this.#lastPrompt;
+  }
+
+  /** Text of [from, to) as results show it: escapes stripped, pager prompts removed when auto_pager answered them. */
+  textBetween(from: number, to = this.buffer.end, maxBytes = DEFAULT_MAX_RESULT_BYTES): { text: string; from: number; to: number; truncated: boolean; hasMore: boolean } {
+    const read = this.buffer.read(from, Math.min(maxBytes, Math.max(0, to - Math.max(from, this.buffer.start))));
+    let text = cleanText(decode(read.bytes));
+    if (this.pagesAnswered > 0) text = removePagerPrompts(text);
+    return { text, from: read.from, to: read.to, truncated: read.truncated, hasMore: read.to < to || read.hasMore };
+  }
+
+  /** Incremental read from `since` (or the read mark), advancing the read mark. */
+  read(options: { since?: number; maxBytes?: number } = {}): ReadResult {
+    const from = options.since ?? this.readMark;
+    const r = this.textBetween(from, this.buffer.end, options.maxBytes ?? DEFAULT_MAX_RESULT_BYTES);
+    this.readMark = Math.max(this.readMark, r.to);
+    this.lastUsed = new Date();
+    return { output: r.text, cursor: r.to, cursor_start: r.from, has_more: r.hasMore, is_truncated: r.truncated, is_alive: this.isAlive, state: this.classify().state };
+  }
+
+  /** Settle mode: waits until output has been idle briefly (or `timeoutMs`), then reads what is new. */
+  async readSettled(options: { timeoutMs: number; maxBytes?: number; signal?: AbortSignal }): Promise<ReadResult> {
+    const deadline = performance.now() + options.timeoutMs;
+    for (;;) {
+      const quiet = this.quietMs();
+      const remaining = deadline - performance.now();
+      if (!this.isAlive || options.signal?.aborted || remaining <= 0 || quiet >= READ_SETTLE_MS) break;
+      await this.changed(Math.min(remaining, READ_SETTLE_MS - quiet), options.signal);
+    }
+    return this.read({ maxBytes: options.maxBytes });
+  }
+
+  /**
+   * Wait mode: scans output line by line (ANSI stripped, the unfinished last line included)
+   * until a pattern matches, the session ends, the time is up or the signal aborts.
+   */
+  async waitFor(options: WaitOptions): Promise<WaitResult> {
+    const { patterns, warning } = compilePatterns(options.waitFor);
+    const contextLines = options.contextLines ?? 0;
+    const started = performance.now();
+    const deadline = started + options.timeoutMs;
+    let pos = options.from ?? this.readMark;
+    let truncated = pos < this.buffer.start;
+    const before: string[] = [];
+    const echo = (options.echoOf ?? []).map(compact).filter((s) => s.length > 0);
+    let echoIndex = 0;
+    let nextProgress = started + PROGRESS_INTERVAL_MS;
+    const finish = (result: Omit<WaitResult, "is_alive" | "cursor"> & { cursor?: number }): WaitResult => {
+      const cursor = result.cursor ?? this.buffer.end;
+      this.readMark = Math.max(this.readMark, cursor);
+      this.lastUsed = new Date();
+      const out: WaitResult = { ...result, cursor, is_alive: this.isAlive };
+      if (warning) out.warning = warning;
+      if (truncated) out.is_truncated = true;
+      return out;
+    };
+
+    for (;;) {
+      if (pos < this.buffer.start) {
+        truncated = true;
+        pos = this.buffer.start;
+      }
+      // Complete lines since pos.
+      const raw = this.buffer.slice(pos);
+      let lineStart = 0;
+      for (;;) {
+        let nl = raw.indexOf(0x0a, lineStart);
+        const partial = nl < 0;
+        if (partial) {
+          if (raw.length - lineStart > MAX_PARTIAL_LINE) nl = raw.length - 1;
+          else nl = raw.length;
+        }
+        if (partial && lineStart >= raw.length) break;
+        const line = displayedLine(stripAnsi(decode(raw.subarray(lineStart, nl))).replace(/\r+$/, ""));
+        const lineEnd = pos + Math.min(nl + 1, raw.length);
+        // The terminal's echo of what was just sent never matches (SPEC §3 send_input).
+        let isEcho = false;
+        if (echoIndex < echo.length) {
+          const c = compact(stripAnsi(decode(raw.subarray(lineStart, nl))));
+          if (c.length > 0 && c.includes(echo[echoIndex]!)) {
+            isEcho = !partial;
+            if (!partial) echoIndex++;
+          } else if (!partial || !echo[echoIndex]!.startsWith(c)) {
+            echoIndex = echo.length; // echo is off or already past: everything counts from here
+          }
+        }
+        if (!isEcho) {
+          const index = firstMatch(patterns, line);
+          if (index >= 0) {
+            const after = await this.#linesAfter(lineEnd, contextLines, deadline, options.signal);
+            const context = contextLines > 0 ? [...before.slice(-contextLines), line, ...after.lines].join("\n") : undefined;
+            const result: Omit<WaitResult, "is_alive" | "cursor"> & { cursor?: number } = {
+              matched: true,
+              timed_out: false,
+              match_line: line,
+              matched_index: index,
+              cursor: partial ? this.buffer.end : after.cursor,
+            };
+            if (context !== undefined) result.context = context;
+            if (options.tailLines) result.tail = this.#tail(options.tailLines);
+            if (typeof options.waitFor === "string") delete result.matched_index;
+            return finish(result);
+          }
+        }
+        if (partial) break;
+        if (!isEcho) {
+          before.push(line);
+          if (before.length > contextLines) before.shift();
+        }
+        lineStart = nl + 1;
+        pos = lineEnd;
+      }
+
+      const now = performance.now();
+      if (!this.isAlive) return finish({ matched: false, timed_out: false, tail: this.#tail(options.tailLines || 10) });
+      if (options.signal?.aborted) return finish({ matched: false, timed_out: false, cancelled: true, cursor: pos });
+      if (now >= deadline) return finish({ matched: false, timed_out: true, tail: this.#tail(options.tailLines || 10), cursor: pos });
+      if (options.progress && now >= nextProgress) {
+        options.progress({ progress: Math.round((now - started) / 1000), total: Math.round(options.timeoutMs / 1000), message: `waiting for ${JSON.stringify(options.waitFor)}` });
+        nextProgress = now + PROGRESS_INTERVAL_MS;
+      }
+      await this.changed(Math.min(deadline - now, options.progress ? nextProgress - now : Number.POSITIVE_INFINITY), options.signal);
+    }
+  }
+
+  /** Up to `count` lines after `from`, waiting briefly for them to arrive. */
+  async #linesAfter(from: number, count: number, deadline: number, signal?: AbortSignal): Promise<{ lines: string[]; cursor: number }> {
+    if (count <= 0) return { lines: [], cursor: from };
+    const limit = Math.min(deadline, performance.now() + 500);
+    for (;;) {
+      const raw = this.buffer.slice(from);
+      const lines: string[] = [];
+      let start = 0;
+      let cursor = from;
+      while (lines.length < count) {
+        const nl = raw.indexOf(0x0a, start);
+        if (nl < 0) break;
+        lines.push(displayedLine(stripAnsi(decode(raw.subarray(start, nl))).replace(/\r+$/, "")));
+        start = nl + 1;
+        cursor = from + start;
+      }
+      const now = performance.now();
+      if (lines.length >= count || !this.isAlive || signal?.aborted || now >= limit || this.quietMs() >= 200) return { lines, cursor };
+      await this.changed(Math.min(limit - now, 200), signal);
+    }
+  }
+
+  #tail(lines: number): string {
+    const text = this.tailText(Math.max(TAIL_BYTES, lines * 256)).replace(/\n+$/, "");
+    const all = text.split("\n");
+    return all.slice(-lines).join("\n");
+  }
+
+  /**
+   * send_input: writes the text (plus the line ending unless raw) and returns when the
+   * output is complete — a prompt after the echo has stayed quiet briefly — or at
+   * `timeoutMs` with is_complete false. With `waitFor` it returns as read_output's wait mode.
+   */
+  async sendInput(options: {
+    input: string;
+    raw?: boolean;
+    timeoutMs: number;
+    waitFor?: string | readonly string[];
+    waitForTimeoutMs?: number;
+    contextLines?: number;
+    tailLines?: number;
+    autoPager?: boolean;
+    signal?: AbortSignal;
+    progress?: Progress;
+  }): Promise<SendInputResult | (WaitResult & { cursor_start: number })> {
+    const raw = options.raw ?? false;
+    let text = options.input;
+    if (!raw) text = text.replace(/\r?\n$/, "").replace(/\r?\n/g, this.lineEnding) + this.lineEnding;
+    if (options.waitFor !== undefined) compilePatterns(options.waitFor); // a bad pattern fails before anything is typed
+    const start = this.buffer.end;
+    const autoPager = this.autoPager;
+    if (options.autoPager) this.autoPager = true;
+    try {
+      await this.write(text, { kind: raw ? "raw" : "input", data: options.input });
+      const echoOf = raw ? [] : options.input.replace(/\r?\n$/, "").split(/\r?\n/);
+      if (options.waitFor !== undefined) {
+        const wait = await this.waitFor({
+          waitFor: options.waitFor,
+          from: start,
+          timeoutMs: options.waitForTimeoutMs ?? 10_000,
+          contextLines: options.contextLines,
+          tailLines: options.tailLines,
+          signal: options.signal,
+          progress: options.progress,
+          echoOf,
+        });
+        return { ...wait, cursor_start: start };
+      }
+      const complete = await this.#awaitCompletion(start, raw ? 0 : echoOf.length, raw, options.timeoutMs, options.signal);
+      const end = this.buffer.end;
+      const maxBytes = DEFAULT_MAX_RESULT_BYTES;
+      const from = end - start > maxBytes ? end - maxBytes : start;
+      const r = this.textBetween(from, end, maxBytes);
+      this.readMark = Math.max(this.readMark, r.to);
+      const result: SendInputResult = {
+        output: raw ? r.text : dropEcho(r.text, echoOf),
+        cursor: r.to,
+        cursor_start: start,
+        cursor_end: r.to,
+        is_alive: this.isAlive,
+        is_complete: complete,
+        state: this.classify().state,
+        completion: "heuristic",
+      };
+      if (r.truncated || from > start) result.is_truncated = true;
+      return result;
+    } finally {
+      this.autoPager = autoPager;
+    }
+  }
+
+  async #awaitCompletion(start: number, lines: number, raw: boolean, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      if (!this.isAlive) return true;
+      if (signal?.aborted) return false;
+      const now = performance.now();
+      const produced = this.buffer.end > start;
+      let candidate = false;
+      if (produced && this.#newlinesSince(start, lines) >= lines) {
+        const state = this.classify().state;
+        candidate = state === "at_prompt" || state === "password_prompt" || state === "confirmation" || state === "pager";
+      }
+      const quiet = this.quietMs();
+      if (candidate && quiet >= PROMPT_QUIET_MS) return true;
+      if (raw && produced && quiet >= RAW_SETTLE_MS) return candidate;
+      if (now >= deadline) return false;
+      const wakeIn = candidate ? PROMPT_QUIET_MS - quiet : raw && produced ? RAW_SETTLE_MS - quiet : deadline - now;
+      await this.changed(Math.max(1, Math.min(deadline - now, wakeIn)), signal);
+    }
+  }
+
+  /** Newlines output since `start`, counting up to `atLeast`. */
+  #newlinesSince(start: number, atLeast: number): number {
+    if (atLeast === 0) return 0;
+    let n = 0;
+    const from = Math.max(start, this.buffer.start);
+    const bytes = this.buffer.slice(from);
+    for (let i = bytes.indexOf(0x0a); i >= 0 && n < atLeast; i = bytes.indexOf(0x0a, i + 1)) n++;
+    return n;
+  }
+
+  #armAutoPager(): void {
+    if (this.#pagerTimer) {
+      this.#pagerTimer.refresh();
+      return;
+    }
+    this.#pagerTimer = setTimeout(() => {
+      this.#pagerTimer = undefined;
+      if (!this.isAlive || !this.autoPager) return;
+      const tail = this.tailText(512);
+      const last = tail.slice(tail.lastIndexOf("\n") + 1);
+      if (!isPagerLine(last)) return;
+      this.pagesAnswered++;
+      // `(END)` is less at the end of its input: space does nothing there, q leaves.
+      const answer = /\(END\)/.test(last) ? "q" : " ";
+      void this.write(answer, { kind: "auto_pager" }).catch(() => undefined);
+    }, AUTO_PAGER_DELAY_MS);
+  }
+
+  async snapshot(scrollback = 0): Promise<ScreenSnapshot> {
+    this.lastUsed = new Date();
+    return this.screen.snapshot(scrollback);
+  }
+
+  /** Ends the program or connection; output stays readable until the registry drops the session. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#pagerTimer) clearTimeout(this.#pagerTimer);
+    try {
+      await this.transport.close();
+    } finally {
+      for (const d of this.#disposables) d[Symbol.dispose]();
+      await Promise.allSettled(this.#sinks.map((s) => s.close()));
+      this.screen.dispose();
+      this.#wake();
+    }
+  }
+}
+
+const decoder = new TextDecoder();
+function decode(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}
+
+/** Text without whitespace and CR, for comparing an echo with the input (line wrapping inserts CR/spaces). */
+function compact(text: string): string {
+  return text.replace(/[\s\r\x08]+/g, "");
+}
+
+/** Drops the leading lines that are the terminal's echo of `inputLines`. */
+function dropEcho(text: string, inputLines: readonly string[]): string {
+  const lines = text.split("\n");
+  let i = 0;
+  for (const input of inputLines) {
+    const c = compact(input);
+    if (i < lines.length - 1 && c.length > 0 && compact(lines[i]!).includes(c)) i++;
+    else if (c.length === 0 && i < lines.length - 1 && compact(lines[i]!) === "") i++;
+    else break;
+  }
+  return lines.slice(i).join("\n");
+}
+
+function removePagerPrompts(text: string): string {
+  return text
+    .split("\n")
+    .map((line) => line.replace(/\s*--\s*more\s*--\s*|<-+\s*more\s*-+>|press any key to continue/gi, ""))
+    .join("\n");
+}
+
+export function describeExit(exit: TransportExit): string {
+  if (exit.reason) return exit.reason;
+  if (exit.signal) return `killed by ${exit.signal}`;
+  return `exit code ${exit.code}`;
+}
