@@ -1,10 +1,11 @@
 /**
- * Where a session's output goes besides its buffer: a log file, an asciicast recording.
- * `write` gets the bytes as they arrive and must not block the caller (buffer, flush
- * asynchronously); `close` flushes and is safe to call twice.
+ * Where a session's output goes besides its buffer: a recording, a log file.
+ * The session calls `write` from its data handler, so a sink never blocks: it
+ * buffers and flushes asynchronously, and reports its own write errors (stderr)
+ * instead of throwing into the session.
  */
 export interface OutputSink {
-  write(bytes: Uint8Array): void;
+  write(bytes: Uint8Array): void;          // output bytes as they arrive; must not block the caller (buffer + async flush)
   resize?(size: { cols: number; rows: number }): void;
-  close(): Promise<void>;
+  close(): Promise<void>;                  // flushes; safe twice
 }

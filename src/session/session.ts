@@ -60,7 +60,7 @@ export interface WaitOptions {
   echoOf?: readonly string[];
 }
 
-export interface WaitResult {
+export type WaitResult = {
   matched: boolean;
   timed_out: boolean;
   match_line?: string;
@@ -72,9 +72,9 @@ export interface WaitResult {
   warning?: string;
   is_truncated?: boolean;
   cancelled?: boolean;
-}
+};
 
-export interface ReadResult {
+export type ReadResult = {
   output: string;
   cursor: number;
   cursor_start: number;
@@ -82,9 +82,9 @@ export interface ReadResult {
   is_truncated: boolean;
   is_alive: boolean;
   state: SessionState;
-}
+};
 
-export interface SendInputResult {
+export type SendInputResult = {
   output: string;
   cursor: number;
   cursor_start: number;
@@ -95,7 +95,7 @@ export interface SendInputResult {
   state: SessionState;
   completion: "exact" | "heuristic";
   is_truncated?: boolean;
-}
+};
 
 export const MAX_INPUT_BYTES = 1024 * 1024;
 /** Largest `output` a result carries by default; more is read with since_cursor. */

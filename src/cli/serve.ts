@@ -1,0 +1,36 @@
+// `pty-mcp serve`: the MCP server on stdio. Exits when stdin ends (the client went away),
+// ending its in-process sessions; persistent sessions live in the daemon and are untouched.
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { createServer } from "../mcp/server.ts";
+import { tools } from "../mcp/tools/index.ts";
+import { SessionRegistry } from "../session/registry.ts";
+
+export async function main(_args: string[]): Promise<number> {
+  const sessions = new SessionRegistry();
+  const shutdown = new AbortController();
+  const server = createServer({ tools, sessions, shutdown: shutdown.signal });
+  const transport = new StdioServerTransport();
+
+  let stopping: Promise<number> | undefined;
+  const stop = (code: number): Promise<number> =>
+    (stopping ??= (async () => {
+      shutdown.abort();
+      const forced = setTimeout(() => process.exit(code), 5000);
+      forced.unref();
+      await sessions.closeAll();
+      await server.close().catch(() => undefined);
+      return code;
+    })());
+
+  const done = new Promise<number>((resolve) => {
+    process.stdin.once("end", () => resolve(stop(0)));
+    process.stdin.once("close", () => resolve(stop(0)));
+    process.once("SIGTERM", () => resolve(stop(0)));
+    process.once("SIGINT", () => resolve(stop(0)));
+    process.once("SIGHUP", () => resolve(stop(0)));
+  });
+  // An agent's process group may get SIGPIPE when the client dies; never die of a write to a closed pipe.
+  process.stdout.on("error", () => void stop(0));
+  await server.connect(transport);
+  return done;
+}

@@ -1,0 +1,64 @@
+// create_local_session's work: the argv from `command`/`args`, the PTY, the session.
+import { PtyError } from "../errors.ts";
+import type { OutputSink } from "../record/sink.ts";
+import type { SessionRegistry } from "../session/registry.ts";
+import { Session } from "../session/session.ts";
+import { splitCommandLine } from "./command-line.ts";
+import { LocalTransport } from "./local-transport.ts";
+
+export interface OpenLocalOptions {
+  command?: string;
+  args?: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+  name?: string;
+  cols: number;
+  rows: number;
+  autoPager?: boolean;
+  sinks: OutputSink[];
+}
+
+/** The user's login shell: $SHELL, else /bin/bash, else /bin/sh. */
+export function defaultShell(): string {
+  const shell = process.env.SHELL;
+  if (shell && shell.startsWith("/")) return shell;
+  return Bun.which("bash") ?? "/bin/sh";
+}
+
+/**
+ * argv for a command line. Words are split like a POSIX shell splits them, without expansion
+ * (SPEC §2). A line that uses shell syntax outside quotes (pipes, redirections, `$VAR`, `;`)
+ * cannot mean anything as plain words, so it runs under `/bin/sh -c` as written.
+ */
+export function commandArgv(command: string | undefined, args: string[] | undefined): string[] {
+  if (command === undefined || command.trim() === "") return [defaultShell(), ...(args ?? [])];
+  const split = splitCommandLine(command);
+  if (split.hasShellSyntax && !args?.length) return ["/bin/sh", "-c", command];
+  if (split.words.length === 0) throw new PtyError("INVALID_ARGUMENT", "command is empty.");
+  return [...split.words, ...(args ?? [])];
+}
+
+export function openLocalSession(registry: SessionRegistry, options: OpenLocalOptions): Session {
+  registry.assertCapacity();
+  const argv = commandArgv(options.command, options.args);
+  let transport: LocalTransport;
+  try {
+    transport = new LocalTransport({ argv, cwd: options.cwd, env: options.env, cols: options.cols, rows: options.rows });
+  } catch (err) {
+    for (const sink of options.sinks) void sink.close();
+    throw err;
+  }
+  const target = options.command?.trim() ? [options.command.trim(), ...(options.args ?? [])].join(" ") : argv.join(" ");
+  const session = new Session({
+    id: registry.newId("local"),
+    type: "local",
+    target,
+    name: options.name,
+    transport,
+    size: { cols: options.cols, rows: options.rows },
+    autoPager: options.autoPager,
+    sinks: options.sinks,
+    details: { pid: transport.pid },
+  });
+  return registry.add(session);
+}

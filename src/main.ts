@@ -1,0 +1,66 @@
+// One binary, many roles (SPEC §1): argv picks the role and only that role's code is loaded.
+import { basename } from "node:path";
+import { VERSION } from "./version.ts";
+
+const USAGE = `pty-mcp ${VERSION} — interactive terminals (local, SSH, serial, persistent) for AI agents over MCP
+
+Usage:
+  pty-mcp [serve]                         MCP server on stdio (register it with your MCP client)
+  pty-mcp daemon [--socket P] [--foreground]
+                                          persistent-session daemon
+  pty-mcp client [--socket P]             bridge stdin/stdout to the daemon
+  pty-mcp sessions [--json]               list the daemon's sessions
+  pty-mcp attach ID                       attach your terminal to a persistent session
+  pty-mcp deploy HOST [--user U] [--path P]
+                                          copy this binary to a host over SSH
+  pty-mcp audit init|enable|disable|serve|verify
+  pty-mcp ai-tmux server|client|list      compatibility aliases
+  pty-mcp --version | --help
+
+Register with Claude Code:  claude mcp add pty-mcp -- /path/to/pty-mcp
+`;
+
+type Role = (args: string[]) => Promise<number>;
+
+const ROLES: Record<string, () => Promise<Role>> = {
+  serve: async () => (await import("./cli/serve.ts")).main,
+};
+
+/** Roles named in SPEC §1 that this build does not have yet. */
+const PLANNED = new Set(["daemon", "client", "sessions", "attach", "deploy", "audit"]);
+
+async function run(argv: string[]): Promise<number> {
+  let args = argv;
+  // Invoked through a link named ai-tmux: behave as `pty-mcp ai-tmux …`.
+  if (basename(process.argv0) === "ai-tmux" || basename(process.execPath) === "ai-tmux") args = ["ai-tmux", ...args];
+  if (args[0] === "ai-tmux") {
+    const alias: Record<string, string> = { server: "daemon", client: "client", list: "sessions" };
+    const target = args[1] ? alias[args[1]] : undefined;
+    if (!target) {
+      process.stderr.write("usage: pty-mcp ai-tmux server|client|list\n");
+      return 2;
+    }
+    args = [target, ...args.slice(2)];
+  }
+  const verb = args[0] ?? "serve";
+  if (verb === "--version" || verb === "-V" || verb === "version") {
+    process.stdout.write(`pty-mcp ${VERSION}\n`);
+    return 0;
+  }
+  if (verb === "--help" || verb === "-h" || verb === "help") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const role = ROLES[verb];
+  if (role) return (await role())(args.slice(1));
+  if (PLANNED.has(verb)) {
+    process.stderr.write(`pty-mcp: "${verb}" is not available in this build yet.\n`);
+    return 2;
+  }
+  process.stderr.write(`pty-mcp: unknown command "${verb}".\n\n${USAGE}`);
+  return 2;
+}
+
+process.exitCode = await run(process.argv.slice(2));
+// Roles that finish their work return; anything still holding the loop (timers, sockets) must not keep us alive.
+process.exit(process.exitCode);

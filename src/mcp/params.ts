@@ -1,0 +1,47 @@
+// Fields shared by several tools. Numbers and booleans are also accepted as strings ("5000",
+// "true"): some MCP clients send them so (SPEC §2).
+import { z } from "zod";
+
+export const sessionId = z.string().min(1).describe("Session id returned by a create_* tool (list_sessions shows them).");
+
+/** An integer in [min, max], given as a number or a numeric string. */
+export function int(min: number, max: number) {
+  return z
+    .union([z.number(), z.string().trim().regex(/^-?\d+(?:\.\d+)?$/, "expected a number")])
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+}
+
+/** A number in [min, max] (fractions allowed), given as a number or a numeric string. */
+export function num(min: number, max: number) {
+  return z
+    .union([z.number(), z.string().trim().regex(/^-?\d+(?:\.\d+)?$/, "expected a number")])
+    .transform(Number)
+    .pipe(z.number().min(min).max(max));
+}
+
+const TRUE = new Set(["true", "1", "yes", "on"]);
+const FALSE = new Set(["false", "0", "no", "off", ""]);
+
+/** A boolean, also from "true"/"false"/"1"/"0" (z.coerce.boolean would turn "false" into true). */
+export const bool = z
+  .union([z.boolean(), z.string().trim().toLowerCase().refine((s) => TRUE.has(s) || FALSE.has(s), "expected true or false")])
+  .transform((v) => (typeof v === "boolean" ? v : TRUE.has(v)));
+
+export const patterns = z
+  .union([z.string().min(1), z.array(z.string().min(1)).min(1).max(32)])
+  .describe("Regular expression (RE2 syntax, matched per line after ANSI stripping) or a list of them; the result's matched_index says which matched. An invalid regex is matched as plain text, with a warning.");
+
+/** Parameters every create_* tool takes (SPEC §2). */
+export const createCommon = {
+  name: z.string().max(200).optional().describe("A label for list_sessions."),
+  cols: int(2, 1000).optional().describe("Terminal width in columns (default 120)."),
+  rows: int(2, 1000).optional().describe("Terminal height in rows (default 40)."),
+  log_file: z.string().min(1).optional().describe("Append the session's output, as plain text, to this file (created 0600)."),
+  log_max_size: num(0, 1_000_000).optional().describe("Rotate log_file when it exceeds this many MB (default 10; 0 = never)."),
+  log_max_files: int(1, 100).optional().describe("Log files kept in all, the live one included (default 3)."),
+  auto_pager: bool.optional().describe("Answer pagers (--More--, -- MORE --, Press any key…) by itself so long outputs come back whole."),
+};
+
+export const DEFAULT_COLS = 120;
+export const DEFAULT_ROWS = 40;

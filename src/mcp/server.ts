@@ -1,0 +1,86 @@
+// MCP glue: tools/list and tools/call on the SDK's low-level Server. Parses input
+// (failure → INVALID_ARGUMENT naming the fields), passes an AbortSignal and progress(),
+// returns JSON text plus structuredContent, and is the one place errors become results.
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import { PtyError } from "../errors.ts";
+import type { SessionRegistry } from "../session/registry.ts";
+import { VERSION } from "../version.ts";
+import type { Tool } from "./tool.ts";
+
+const INSTRUCTIONS = `pty-mcp gives you real terminals: local shells and REPLs, SSH, serial consoles.
+Create a session, then send_input (returns when the command's output is complete) and read_output.
+Never sleep to wait for output: use wait_for (send_input or read_output) — it blocks server-side until a line matches.
+read_screen shows full-screen programs (top, vim, less) as a human sees them. send_control sends keys (ctrl+c, up, f1, break).
+Passwords: send_secret asks the human; you never see the secret.`;
+
+export function createServer(options: { tools: readonly Tool[]; sessions: SessionRegistry; shutdown: AbortSignal }): Server {
+  const server = new Server(
+    { name: "pty-mcp", title: "pty-mcp", version: VERSION },
+    { capabilities: { tools: {} }, instructions: INSTRUCTIONS },
+  );
+  const byName = new Map(options.tools.map((t) => [t.name, t]));
+  const listed = options.tools.map((t) => ({
+    name: t.name,
+    title: t.title,
+    description: t.description,
+    annotations: { title: t.title, ...t.annotations },
+    inputSchema: jsonSchema(t.input, "input"),
+    outputSchema: jsonSchema(t.output, "output"),
+  }));
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listed }));
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+    const tool = byName.get(request.params.name);
+    if (!tool) return errorResult(new PtyError("INVALID_ARGUMENT", `Unknown tool "${request.params.name}". Tools: ${[...byName.keys()].join(", ")}.`));
+    const parsed = tool.input.safeParse(request.params.arguments ?? {});
+    if (!parsed.success) return errorResult(new PtyError("INVALID_ARGUMENT", describeZodError(parsed.error)));
+    const progressToken = request.params._meta?.progressToken;
+    const progress = (update: { progress: number; total?: number; message?: string }) => {
+      if (progressToken === undefined) return;
+      void extra
+        .sendNotification({ method: "notifications/progress", params: { progressToken, ...update } })
+        .catch(() => undefined);
+    };
+    const signal = AbortSignal.any([extra.signal, options.shutdown]);
+    try {
+      const output = (await tool.run(parsed.data, { sessions: options.sessions, signal, progress })) as Record<string, unknown>;
+      return { content: [{ type: "text", text: JSON.stringify(output) }], structuredContent: output };
+    } catch (err) {
+      return errorResult(err);
+    }
+  });
+  return server;
+}
+
+function jsonSchema(schema: z.ZodObject, io: "input" | "output") {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<string, unknown>;
+  return rest as { type: "object"; properties?: Record<string, object>; required?: string[] };
+}
+
+function describeZodError(error: z.ZodError): string {
+  const parts = error.issues.map((issue) => {
+    const field = issue.path.length > 0 ? issue.path.join(".") : "arguments";
+    if (issue.code === "invalid_union") return `${field}: ${unionMessage(issue)}`;
+    return `${field}: ${issue.message}`;
+  });
+  return `Invalid arguments — ${parts.join("; ")}.`;
+}
+
+function unionMessage(issue: z.core.$ZodIssueInvalidUnion): string {
+  const inner = issue.errors.flat().map((i) => i.message);
+  return [...new Set(inner)].join(" or ") || issue.message;
+}
+
+export function errorPayload(err: unknown): { code: string; message: string; retryable: boolean; [key: string]: unknown } {
+  if (err instanceof PtyError) return { ...(err.details ?? {}), code: err.code, message: err.message, retryable: err.retryable };
+  console.error("pty-mcp: internal error:", err instanceof Error ? (err.stack ?? err.message) : err);
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: "INTERNAL_ERROR", message: `Internal error: ${message}. This is a bug in pty-mcp; the session may still be usable.`, retryable: false };
+}
+
+function errorResult(err: unknown): CallToolResult {
+  return { isError: true, content: [{ type: "text", text: JSON.stringify(errorPayload(err)) }] };
+}

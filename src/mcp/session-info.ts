@@ -1,0 +1,63 @@
+// get_session_state / list_sessions view of a session (SPEC §3).
+import { z } from "zod";
+import type { Session } from "../session/session.ts";
+
+export const sessionStateShape = z.looseObject({
+  session_id: z.string(),
+  name: z.string().optional(),
+  type: z.string(),
+  target: z.string(),
+  is_alive: z.boolean(),
+  exit_code: z.number().nullable().optional(),
+  exit_signal: z.string().optional(),
+  exit_reason: z.string().optional(),
+  cursor: z.number(),
+  read_cursor: z.number(),
+  state: z.enum(["at_prompt", "password_prompt", "confirmation", "pager", "running", "unknown"]),
+  awaiting_secret: z.boolean(),
+  last_prompt: z.string().optional(),
+  cli_mode: z.string().optional(),
+  echo_off: z.boolean().optional(),
+  created_at: z.string(),
+  last_used: z.string(),
+  cols: z.number(),
+  rows: z.number(),
+  persistent: z.boolean(),
+  auto_pager: z.boolean(),
+});
+
+export type SessionStateInfo = z.input<typeof sessionStateShape>;
+
+export function sessionState(session: Session): SessionStateInfo {
+  const c = session.classify();
+  const { cols, rows } = session.size;
+  const info: SessionStateInfo = {
+    session_id: session.id,
+    type: session.type,
+    target: session.target,
+    is_alive: session.isAlive,
+    cursor: session.buffer.end,
+    read_cursor: session.readMark,
+    state: c.state,
+    awaiting_secret: session.awaitingSecret,
+    created_at: session.createdAt.toISOString(),
+    last_used: session.lastUsed.toISOString(),
+    cols,
+    rows,
+    persistent: session.persistent,
+    auto_pager: session.autoPager,
+    ...session.details,
+  };
+  if (session.name) info.name = session.name;
+  const exit = session.exit;
+  if (exit) {
+    info.exit_code = exit.code;
+    if (exit.signal) info.exit_signal = exit.signal;
+    if (exit.reason) info.exit_reason = exit.reason;
+  }
+  const prompt = c.prompt ?? session.lastPrompt;
+  if (prompt) info.last_prompt = prompt;
+  if (c.cliMode) info.cli_mode = c.cliMode;
+  if (c.echoOff !== undefined) info.echo_off = c.echoOff;
+  return info;
+}

@@ -1,0 +1,21 @@
+import { z } from "zod";
+import { PtyError } from "../../errors.ts";
+import { sessionId } from "../params.ts";
+import { defineTool } from "../tool.ts";
+
+export const detachSession = defineTool({
+  name: "detach_session",
+  title: "Detach a persistent session",
+  description: "Stop following a persistent session while its work keeps running in the daemon; reattach later with its session_id. A non-persistent session is refused (NOT_PERSISTENT) rather than closed.",
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  input: z.object({ session_id: sessionId }),
+  output: z.looseObject({ success: z.boolean(), session_id: z.string() }),
+  async run({ session_id }, { sessions }) {
+    const session = sessions.getOrThrow(session_id);
+    if (!session.persistent) {
+      throw new PtyError("NOT_PERSISTENT", `Session ${session_id} is not persistent: detaching would end it. Use close_session to end it, or create a session with persistent: true to keep work running.`);
+    }
+    sessions.remove(session_id);
+    return { success: true, session_id };
+  },
+});

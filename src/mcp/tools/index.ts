@@ -1,0 +1,25 @@
+// Every tool the server offers, in the order tools/list shows them.
+import type { Tool } from "../tool.ts";
+import { closeSession } from "./close-session.ts";
+import { createLocalSession } from "./create-local-session.ts";
+import { detachSession } from "./detach-session.ts";
+import { getSessionState } from "./get-session-state.ts";
+import { listSessions } from "./list-sessions.ts";
+import { readOutput } from "./read-output.ts";
+import { readScreen } from "./read-screen.ts";
+import { resizeSession } from "./resize-session.ts";
+import { sendControl } from "./send-control.ts";
+import { sendInput } from "./send-input.ts";
+
+export const tools = [
+  createLocalSession,
+  sendInput,
+  readOutput,
+  readScreen,
+  sendControl,
+  resizeSession,
+  getSessionState,
+  listSessions,
+  closeSession,
+  detachSession,
+] as unknown as readonly Tool[];
