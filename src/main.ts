@@ -24,10 +24,11 @@ type Role = (args: string[]) => Promise<number>;
 
 const ROLES: Record<string, () => Promise<Role>> = {
   serve: async () => (await import("./cli/serve.ts")).main,
+  audit: async () => (await import("./cli/audit.ts")).main,
 };
 
 /** Roles named in SPEC §1 that this build does not have yet. */
-const PLANNED = new Set(["daemon", "client", "sessions", "attach", "deploy", "audit"]);
+const PLANNED = new Set(["daemon", "client", "sessions", "attach", "deploy"]);
 
 async function run(argv: string[]): Promise<number> {
   let args = argv;
@@ -42,6 +43,8 @@ async function run(argv: string[]): Promise<number> {
     }
     args = [target, ...args.slice(2)];
   }
+  // The Go original took its audit flags without a verb: `pty-mcp --audit-url URL`.
+  if (args[0]?.startsWith("--audit-")) args = ["serve", ...args];
   const verb = args[0] ?? "serve";
   if (verb === "--version" || verb === "-V" || verb === "version") {
     process.stdout.write(`pty-mcp ${VERSION}\n`);

@@ -115,6 +115,7 @@ export class AuditLog {
   #stopped = false;
   #closed: Promise<void> | undefined;
   #failing = false;
+  readonly #inflight = new Set<Promise<unknown>>();
 
   constructor(options: AuditLogOptions) {
     this.#options = options;
@@ -133,8 +134,20 @@ export class AuditLog {
    * entries) rejects with PtyError AUDIT_REJECTED when the entry could not be
    * delivered: the caller must then refuse the input.
    */
-  async record(record: AuditRecord): Promise<string> {
-    if (this.#closing) throw new PtyError("AUDIT_REJECTED", "The audit log is closed; the input was not sent.");
+  record(record: AuditRecord): Promise<string> {
+    if (this.#closing) return Promise.reject(new PtyError("AUDIT_REJECTED", "The audit log is closed; the input was not sent."));
+    return this.#track(this.#record(record));
+  }
+
+  /** close() waits for records in flight (a strict POST, a file append) before closing the file. */
+  #track<T>(promise: Promise<T>): Promise<T> {
+    this.#inflight.add(promise);
+    const untrack = () => void this.#inflight.delete(promise);
+    promise.then(untrack, untrack);
+    return promise;
+  }
+
+  async #record(record: AuditRecord): Promise<string> {
     const cmdId = record.cmd_id ?? newCmdId();
     const entry = this.#entry(record, cmdId);
     const body = JSON.stringify(entry);
@@ -157,8 +170,12 @@ export class AuditLog {
   }
 
   /** The output that followed an input (first 2 KiB, redacted); always best-effort. */
-  async recordOutput(record: { session_id: string; cmd_id: string; output: string }): Promise<void> {
-    if (this.#closing) return;
+  recordOutput(record: { session_id: string; cmd_id: string; output: string }): Promise<void> {
+    if (this.#closing) return Promise.resolve();
+    return this.#track(this.#recordOutput(record));
+  }
+
+  async #recordOutput(record: { session_id: string; cmd_id: string; output: string }): Promise<void> {
     const snippet = utf8Prefix(this.#redact(redactCredentials(record.output)), OUTPUT_SNIPPET_BYTES);
     const entry = {
       seq: ++this.#seq,
@@ -331,6 +348,7 @@ export class AuditLog {
 
   async #close(): Promise<void> {
     this.#closing = true;
+    await Promise.allSettled([...this.#inflight]);
     const timeoutMs = this.#options.closeTimeoutMs ?? 2000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     if (this.#worker) {

@@ -28,6 +28,31 @@ export interface AuditFlags {
   log?: string;
 }
 
+const FLAG_NAMES = { "--audit-url": "url", "--audit-user": "user", "--audit-mode": "mode", "--audit-log": "log" } as const;
+
+/**
+ * The `--audit-*` flags of `pty-mcp [serve]` (as the Go original's), `--flag value` or
+ * `--flag=value`; other arguments are returned untouched.
+ */
+export function takeAuditFlags(args: readonly string[]): { flags: AuditFlags; rest: string[] } {
+  const flags: AuditFlags = {};
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? "";
+    const eq = arg.indexOf("=");
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const key = Object.hasOwn(FLAG_NAMES, name) ? FLAG_NAMES[name as keyof typeof FLAG_NAMES] : undefined;
+    if (key === undefined) {
+      rest.push(arg);
+      continue;
+    }
+    const value = eq > 0 ? arg.slice(eq + 1) : args[++i];
+    if (value === undefined) throw new PtyError("INVALID_ARGUMENT", `${name} needs a value.`);
+    flags[key] = value;
+  }
+  return { flags, rest };
+}
+
 export function parseAuditMode(value: string, where: string): AuditMode {
   const mode = auditModes.find((m) => m === value);
   if (!mode) throw new PtyError("INVALID_ARGUMENT", `${where}: audit-mode must be best-effort or strict, got "${value}".`);

@@ -1,12 +1,29 @@
 // `pty-mcp serve`: the MCP server on stdio. Exits when stdin ends (the client went away),
 // ending its in-process sessions; persistent sessions live in the daemon and are untouched.
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { AuditLog } from "../audit/audit-log.ts";
+import { attachAudit } from "../audit/attach.ts";
+import { resolveAuditSettings, takeAuditFlags } from "../audit/config.ts";
+import { errorMessage } from "../errors.ts";
 import { createServer } from "../mcp/server.ts";
+import { heldSecrets } from "../secrets/held-secrets.ts";
 import { tools } from "../mcp/tools/index.ts";
 import { SessionRegistry } from "../session/registry.ts";
 
-export async function main(_args: string[]): Promise<number> {
+export async function main(args: string[]): Promise<number> {
   const sessions = new SessionRegistry();
+  // Audit (SPEC §6): a broken audit configuration stops the server rather than running unaudited.
+  let audit: AuditLog | undefined;
+  try {
+    const settings = resolveAuditSettings(takeAuditFlags(args).flags);
+    if (settings) {
+      audit = new AuditLog({ ...settings, redact: (text) => heldSecrets.redactText(text) });
+      attachAudit(sessions, audit);
+    }
+  } catch (err) {
+    process.stderr.write(`pty-mcp: audit: ${errorMessage(err)}\n`);
+    return 1;
+  }
   const shutdown = new AbortController();
   const server = createServer({ tools, sessions, shutdown: shutdown.signal });
   const transport = new StdioServerTransport();
@@ -18,6 +35,7 @@ export async function main(_args: string[]): Promise<number> {
       const forced = setTimeout(() => process.exit(code), 5000);
       forced.unref();
       await sessions.closeAll();
+      await audit?.close();
       await server.close().catch(() => undefined);
       return code;
     })());

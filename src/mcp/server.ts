@@ -5,6 +5,7 @@ import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { PtyError } from "../errors.ts";
+import { heldSecrets } from "../secrets/held-secrets.ts";
 import type { SessionRegistry } from "../session/registry.ts";
 import { VERSION } from "../version.ts";
 import type { Tool } from "./tool.ts";
@@ -46,7 +47,8 @@ export function createServer(options: { tools: readonly Tool[]; sessions: Sessio
     };
     const signal = AbortSignal.any([extra.signal, options.shutdown]);
     try {
-      const output = (await tool.run(parsed.data, { sessions: options.sessions, signal, progress })) as Record<string, unknown>;
+      // Last line of defense: a secret a device echoed never reaches the agent (SPEC §3 send_secret).
+      const output = heldSecrets.redactValue((await tool.run(parsed.data, { sessions: options.sessions, signal, progress })) as Record<string, unknown>);
       return { content: [{ type: "text", text: JSON.stringify(output) }], structuredContent: output };
     } catch (err) {
       return errorResult(err);
@@ -82,5 +84,5 @@ export function errorPayload(err: unknown): { code: string; message: string; ret
 }
 
 function errorResult(err: unknown): CallToolResult {
-  return { isError: true, content: [{ type: "text", text: JSON.stringify(errorPayload(err)) }] };
+  return { isError: true, content: [{ type: "text", text: JSON.stringify(heldSecrets.redactValue(errorPayload(err))) }] };
 }

@@ -1,4 +1,8 @@
 // The output sinks a create_* call asks for (log_file, record), built in one place for every session type.
+// Every sink is wrapped so that secrets held by send_secret/prepare_secret never reach a file.
+import { heldSecrets } from "../secrets/held-secrets.ts";
+import { redactingSink } from "../secrets/redacting-sink.ts";
+import { AsciicastWriter } from "./asciicast.ts";
 import { LogFile } from "./log-file.ts";
 import type { OutputSink } from "./sink.ts";
 
@@ -7,6 +11,11 @@ export interface SinkOptions {
   /** MB; 0 = never rotate. */
   log_max_size?: number;
   log_max_files?: number;
+  /** Path of an asciicast v2 recording. */
+  record?: string;
+  /** Initial terminal size, for the recording's header (SPEC §2 defaults 120x40). */
+  cols?: number;
+  rows?: number;
 }
 
 export const DEFAULT_LOG_MAX_MB = 10;
@@ -23,5 +32,13 @@ export function buildSinks(options: SinkOptions): OutputSink[] {
       }),
     );
   }
-  return sinks;
+  if (options.record) {
+    try {
+      sinks.push(AsciicastWriter.create(options.record, { cols: options.cols ?? 120, rows: options.rows ?? 40 }));
+    } catch (err) {
+      for (const sink of sinks) void sink.close();
+      throw err;
+    }
+  }
+  return sinks.map((sink) => redactingSink(sink, heldSecrets));
 }

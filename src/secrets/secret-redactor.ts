@@ -71,6 +71,18 @@ export class SecretRedactor {
     return result;
   }
 
+  /** Every string inside a JSON-like value (a tool result) redacted; the value itself when nothing is held. */
+  redactValue<T>(value: T): T {
+    if (this.#held.length === 0) return value;
+    const walk = (v: unknown): unknown => {
+      if (typeof v === "string") return this.redactText(v);
+      if (Array.isArray(v)) return v.map(walk);
+      if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, inner]) => [k, walk(inner)]));
+      return v;
+    };
+    return walk(value) as T;
+  }
+
   /** Returns `bytes` itself when no secret occurs in it. */
   redactBytes(bytes: Uint8Array): Uint8Array {
     let data: Buffer | undefined;

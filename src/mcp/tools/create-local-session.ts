@@ -46,7 +46,7 @@ export const createLocalSession = defineTool({
       cols,
       rows,
       autoPager: input.auto_pager,
-      sinks: buildSinks(input),
+      sinks: buildSinks({ ...input, cols, rows }),
     });
     const result = { session_id: session.id, type: "local" as const, target: session.target, cols, rows, pid: session.details.pid as number };
     return input.name ? { ...result, name: input.name } : result;

@@ -5,11 +5,13 @@ import { createLocalSession } from "./create-local-session.ts";
 import { detachSession } from "./detach-session.ts";
 import { getSessionState } from "./get-session-state.ts";
 import { listSessions } from "./list-sessions.ts";
+import { prepareSecret } from "./prepare-secret.ts";
 import { readOutput } from "./read-output.ts";
 import { readScreen } from "./read-screen.ts";
 import { resizeSession } from "./resize-session.ts";
 import { sendControl } from "./send-control.ts";
 import { sendInput } from "./send-input.ts";
+import { sendSecret } from "./send-secret.ts";
 
 export const tools = [
   createLocalSession,
@@ -17,6 +19,8 @@ export const tools = [
   readOutput,
   readScreen,
   sendControl,
+  sendSecret,
+  prepareSecret,
   resizeSession,
   getSessionState,
   listSessions,

@@ -1,0 +1,94 @@
+/**
+ * Connects an AuditLog to a session registry: every session's creation, every
+ * input before it reaches the transport (an input hook, so strict mode can
+ * refuse it), the output that followed an input, and the end of the session.
+ * A secret is recorded as `event: "secret"` with no data; no output snippet
+ * follows it.
+ */
+import { errorMessage } from "../errors";
+import type { SessionRegistry } from "../session/registry";
+import type { InputEvent, Session } from "../session/session";
+import type { AuditLog, AuditRecord } from "./audit-log";
+
+/** The output after an input is taken once the session is quiet this long (or at the cap, or at the next input). */
+const OUTPUT_QUIET_MS = 500;
+const OUTPUT_MAX_WAIT_MS = 10_000;
+/** Text read for a snippet; the AuditLog keeps the first 2 KiB of it. */
+const OUTPUT_READ_BYTES = 8192;
+
+function recordFor(event: InputEvent): AuditRecord {
+  const { session } = event;
+  const base = { session_id: session.id, type: session.type, target: session.target };
+  switch (event.kind) {
+    case "input":
+      return { ...base, event: "input", cmd: event.data };
+    case "raw":
+      return { ...base, event: "input", cmd: event.data, raw: true };
+    case "control":
+      return { ...base, event: "control", key: event.data };
+    case "secret":
+      return { ...base, event: "secret" };
+    case "auto_pager":
+      return { ...base, event: "input", raw: true, reason: "auto_pager answered a pager" };
+  }
+}
+
+/**
+ * Hooks `audit` into `registry` (sessions added afterwards get the input hook).
+ * Call once, before the first session is created.
+ */
+export function attachAudit(registry: SessionRegistry, audit: AuditLog): void {
+  /** Per session: the input whose output is being collected. */
+  const pending = new WeakMap<Session, { cmdId: string; start: number; token: object; written?: Disposable }>();
+
+  const flushOutput = (session: Session): void => {
+    const p = pending.get(session);
+    if (!p) return;
+    pending.delete(session);
+    p.written?.[Symbol.dispose]();
+    const text = session.textBetween(p.start, session.buffer.end, OUTPUT_READ_BYTES).text;
+    void audit.recordOutput({ session_id: session.id, cmd_id: p.cmdId, output: text });
+  };
+
+  const collectOutput = async (session: Session, token: object): Promise<void> => {
+    const deadline = performance.now() + OUTPUT_MAX_WAIT_MS;
+    for (;;) {
+      if (pending.get(session)?.token !== token) return; // a newer input took over
+      const quiet = session.quietMs();
+      const remaining = deadline - performance.now();
+      if (!session.isAlive || remaining <= 0 || (Number.isFinite(quiet) && quiet >= OUTPUT_QUIET_MS)) break;
+      await session.changed(Math.min(remaining, OUTPUT_QUIET_MS - (Number.isFinite(quiet) ? quiet : 0)));
+    }
+    if (pending.get(session)?.token === token) flushOutput(session);
+  };
+
+  registry.inputHooks.push(async (event) => {
+    const { session } = event;
+    // The previous input's output ends where this input begins.
+    flushOutput(session);
+    const cmdId = await audit.record(recordFor(event));
+    if (event.kind === "input" || event.kind === "raw" || event.kind === "control") {
+      const token = {};
+      // Collection starts once the input was written (the same event object comes back from onInput).
+      const written = session.onInput((done) => {
+        if (done !== event && (done.kind !== event.kind || done.data !== event.data)) return;
+        written[Symbol.dispose]();
+        void collectOutput(session, token);
+      });
+      pending.set(session, { cmdId, start: session.buffer.end, token, written });
+    }
+  });
+
+  registry.onAdded((session) => {
+    audit.record({ event: "create", session_id: session.id, type: session.type, target: session.target }).catch((err: unknown) => {
+      console.error(`pty-mcp: audit of session ${session.id}'s creation failed: ${errorMessage(err)}`);
+    });
+    session.transport.onExit((exit) => {
+      flushOutput(session);
+      const reason = session.isClosed ? "close_session" : (exit.reason ?? (exit.signal ? `signal ${exit.signal}` : "program exited"));
+      audit.record({ event: "close", session_id: session.id, type: session.type, target: session.target, exit_code: exit.code, reason }).catch((err: unknown) => {
+        console.error(`pty-mcp: audit of session ${session.id}'s end failed: ${errorMessage(err)}`);
+      });
+    });
+  });
+}
