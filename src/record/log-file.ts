@@ -71,17 +71,39 @@ export class LogFile implements OutputSink {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#pending.length === 0) return;
-    const data = Buffer.from(this.#pending.join(""), "utf8");
+    const text = this.#pending.join("");
     this.#pending = [];
     try {
       const { maxSize } = this.#options;
-      if (maxSize > 0 && this.#size > 0 && this.#size + data.length > maxSize) this.#rotate();
-      writeSync(this.#fd, data);
-      this.#size += data.length;
+      if (maxSize <= 0) {
+        this.#append(Buffer.from(text, "utf8"));
+        return;
+      }
+      // Rotate on line boundaries, so no line is split across two files.
+      let chunk: string[] = [];
+      let chunkBytes = 0;
+      for (const line of text.split(/(?<=\n)/)) {
+        const bytes = Buffer.byteLength(line);
+        if (this.#size + chunkBytes + bytes > maxSize && this.#size + chunkBytes > 0) {
+          this.#append(Buffer.from(chunk.join(""), "utf8"));
+          chunk = [];
+          chunkBytes = 0;
+          this.#rotate();
+        }
+        chunk.push(line);
+        chunkBytes += bytes;
+      }
+      this.#append(Buffer.from(chunk.join(""), "utf8"));
     } catch (err) {
-      // A full disk must not take the session down; say so once on stderr.
+      // A full disk must not take the session down; say so on stderr.
       console.error(`pty-mcp: log_file ${this.#options.path}: ${(err as Error).message}`);
     }
+  }
+
+  #append(data: Buffer): void {
+    if (data.length === 0) return;
+    writeSync(this.#fd, data);
+    this.#size += data.length;
   }
 
   #rotate(): void {

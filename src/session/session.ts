@@ -4,7 +4,7 @@ import { PtyError } from "../errors.ts";
 import type { OutputSink } from "../record/sink.ts";
 import { cleanText, displayedLine, stripAnsi } from "../terminal/ansi.ts";
 import { Screen, type ScreenSnapshot } from "../terminal/screen.ts";
-import { classify, isPagerLine, type Classification, type SessionState } from "./classifier.ts";
+import { classify, isPagerLine, joinPages, type Classification, type SessionState } from "./classifier.ts";
 import { resolveKey } from "./keys.ts";
 import { compilePatterns, firstMatch } from "./matcher.ts";
 import { bufferSizeFromEnv, OutputBuffer } from "./output-buffer.ts";
@@ -26,6 +26,12 @@ export interface SessionInit {
   autoPager?: boolean;
   persistent?: boolean;
   bufferSize?: number;
+  /**
+   * Absolute cursor of the first byte this session will receive (default 0). A mirror of a
+   * session held elsewhere (the daemon) starts where its attachment starts, so that its
+   * cursors are the original's.
+   */
+  outputOffset?: number;
   /** Log file, recording: get every output byte. */
   sinks?: OutputSink[];
   /** Extra facts for get_session_state (serial settings …). */
@@ -145,6 +151,8 @@ export class Session {
   #pagerTimer: Timer | undefined;
   /** Pages answered by auto_pager, for tests and the state. */
   pagesAnswered = 0;
+  /** Cursors where auto_pager answered a pager prompt (each ends one): results leave those prompts out. */
+  #answeredPagers: number[] = [];
   #disposables: Disposable[] = [];
 
   constructor(init: SessionInit) {
@@ -159,7 +167,8 @@ export class Session {
     this.details = init.details ?? {};
     this.#size = { ...init.size };
     this.#sinks = init.sinks ?? [];
-    this.buffer = new OutputBuffer(init.bufferSize ?? bufferSizeFromEnv());
+    this.buffer = new OutputBuffer(init.bufferSize ?? bufferSizeFromEnv(), init.outputOffset ?? 0);
+    this.readMark = this.buffer.end;
     this.screen = new Screen(this.buffer, init.size);
     this.#disposables.push(
       init.transport.onData((bytes) => this.#onData(bytes)),
@@ -247,7 +256,7 @@ export class Session {
     if (this.#closed) throw new PtyError("SESSION_CLOSED", `Session ${this.id} is closed. Create a new session.`);
     if (this.#exit) {
       throw new PtyError(
-        "SESSION_CLOSED",
+        this.#exit.errorCode ?? "SESSION_CLOSED",
         `Session ${this.id} has ended (${describeExit(this.#exit)}); its output stays readable with read_output. Create a new session to continue.`,
       );
     }
@@ -324,12 +333,22 @@ export class Session {
     return this.#lastPrompt;
   }
 
-  /** Text of [from, to) as results show it: escapes stripped, pager prompts removed when auto_pager answered them. */
+  /** Text of [from, to) as results show it: escapes stripped, pager prompts removed where auto_pager answered them. */
   textBetween(from: number, to = this.buffer.end, maxBytes = DEFAULT_MAX_RESULT_BYTES): { text: string; from: number; to: number; truncated: boolean; hasMore: boolean } {
     const read = this.buffer.read(from, Math.min(maxBytes, Math.max(0, to - Math.max(from, this.buffer.start))));
-    let text = cleanText(decode(read.bytes));
-    if (this.pagesAnswered > 0) text = removePagerPrompts(text);
-    return { text, from: read.from, to: read.to, truncated: read.truncated, hasMore: read.to < to || read.hasMore };
+    const cuts = this.#answeredPagers.filter((c) => c >= read.from && c <= read.to);
+    let raw: string;
+    if (cuts.length === 0) raw = decode(read.bytes);
+    else {
+      const segments: string[] = [];
+      let at = read.from;
+      for (const cut of [...cuts, read.to]) {
+        segments.push(decode(read.bytes.subarray(at - read.from, cut - read.from)));
+        at = cut;
+      }
+      raw = joinPages(segments);
+    }
+    return { text: cleanText(raw), from: read.from, to: read.to, truncated: read.truncated, hasMore: read.to < to || read.hasMore };
   }
 
   /** Incremental read from `since` (or the read mark), advancing the read mark. */
@@ -367,7 +386,8 @@ export class Session {
     const before: string[] = [];
     const echo = (options.echoOf ?? []).map(compact).filter((s) => s.length > 0);
     let echoIndex = 0;
-    let nextProgress = started + PROGRESS_INTERVAL_MS;
+    // First progress after a second (a client sees the wait is alive), then every few seconds.
+    let nextProgress = started + 1000;
     const finish = (result: Omit<WaitResult, "is_alive" | "cursor"> & { cursor?: number }): WaitResult => {
       const cursor = result.cursor ?? this.buffer.end;
       this.readMark = Math.max(this.readMark, cursor);
@@ -384,7 +404,8 @@ export class Session {
         pos = this.buffer.start;
       }
       // Complete lines since pos.
-      const raw = this.buffer.slice(pos);
+      const base = pos;
+      const raw = this.buffer.slice(base);
       let lineStart = 0;
       for (;;) {
         let nl = raw.indexOf(0x0a, lineStart);
@@ -395,7 +416,7 @@ export class Session {
         }
         if (partial && lineStart >= raw.length) break;
         const line = displayedLine(stripAnsi(decode(raw.subarray(lineStart, nl))).replace(/\r+$/, ""));
-        const lineEnd = pos + Math.min(nl + 1, raw.length);
+        const lineEnd = base + Math.min(nl + 1, raw.length);
         // The terminal's echo of what was just sent never matches (SPEC §3 send_input).
         let isEcho = false;
         if (echoIndex < echo.length) {
@@ -547,7 +568,8 @@ export class Session {
       let candidate = false;
       if (produced && this.#newlinesSince(start, lines) >= lines) {
         const state = this.classify().state;
-        candidate = state === "at_prompt" || state === "password_prompt" || state === "confirmation" || state === "pager";
+        // A pager that auto_pager is about to answer is not the end of the output.
+        candidate = state === "at_prompt" || state === "password_prompt" || state === "confirmation" || (state === "pager" && !this.autoPager);
       }
       const quiet = this.quietMs();
       if (candidate && quiet >= PROMPT_QUIET_MS) return true;
@@ -580,6 +602,8 @@ export class Session {
       const last = tail.slice(tail.lastIndexOf("\n") + 1);
       if (!isPagerLine(last)) return;
       this.pagesAnswered++;
+      this.#answeredPagers = this.#answeredPagers.filter((c) => c > this.buffer.start);
+      this.#answeredPagers.push(this.buffer.end);
       // `(END)` is less at the end of its input: space does nothing there, q leaves.
       const answer = /\(END\)/.test(last) ? "q" : " ";
       void this.write(answer, { kind: "auto_pager" }).catch(() => undefined);
@@ -628,13 +652,6 @@ function dropEcho(text: string, inputLines: readonly string[]): string {
     else break;
   }
   return lines.slice(i).join("\n");
-}
-
-function removePagerPrompts(text: string): string {
-  return text
-    .split("\n")
-    .map((line) => line.replace(/\s*--\s*more\s*--\s*|<-+\s*more\s*-+>|press any key to continue/gi, ""))
-    .join("\n");
 }
 
 export function describeExit(exit: TransportExit): string {
