@@ -1,0 +1,47 @@
+import { describe, expect, test } from "bun:test";
+import { bufferSizeFromEnv, OutputBuffer } from "./output-buffer.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+
+describe("OutputBuffer", () => {
+  test("keeps absolute cursors across wrap-around", () => {
+    const b = new OutputBuffer(16);
+    b.append(enc("0123456789"));
+    b.append(enc("abcdefghij"));
+    expect(b.end).toBe(20);
+    expect(b.start).toBe(4);
+    expect(dec(b.slice(4))).toBe("456789abcdefghij");
+    expect(b.read(0)).toMatchObject({ from: 4, to: 20, truncated: true, hasMore: false });
+    expect(dec(b.read(10, 4).bytes)).toBe("abcd");
+    expect(b.read(10, 4)).toMatchObject({ from: 10, to: 14, truncated: false, hasMore: true });
+  });
+
+  test("a chunk larger than the capacity keeps its newest bytes", () => {
+    const b = new OutputBuffer(16);
+    b.append(enc("x".repeat(40) + "0123456789abcdef"));
+    expect(b.end).toBe(56);
+    expect(dec(b.slice(0))).toBe("0123456789abcdef");
+  });
+
+  test("never splits a UTF-8 character at either end of a read", () => {
+    const b = new OutputBuffer(64);
+    b.append(enc("aé€😀b")); // 1 + 2 + 3 + 4 + 1 bytes
+    const first = b.read(0, 4); // would end inside €
+    expect(dec(first.bytes)).toBe("aé");
+    expect(first.to).toBe(3);
+    const next = b.read(first.to, 4); // € exactly
+    expect(dec(next.bytes)).toBe("€");
+    const inside = b.read(2); // starts on é's continuation byte
+    expect(dec(inside.bytes)).toBe("€😀b");
+    expect(inside.from).toBe(3);
+  });
+
+  test("PTY_MCP_BUFFER_SIZE is clamped to 64 KB–32 MB", () => {
+    expect(bufferSizeFromEnv(undefined)).toBe(1024 * 1024);
+    expect(bufferSizeFromEnv("4M")).toBe(4 * 1024 * 1024);
+    expect(bufferSizeFromEnv("1k")).toBe(64 * 1024);
+    expect(bufferSizeFromEnv("999999999999")).toBe(32 * 1024 * 1024);
+    expect(bufferSizeFromEnv("lots")).toBe(1024 * 1024);
+  });
+});
