@@ -1,7 +1,7 @@
 // The audit trail for real: `pty-mcp audit …` as a process (test/fixtures/audit-cli.ts until the
 // binary dispatches it), the collector on an OS-assigned loopback port, AuditLog delivering to it
 // and to a local hash-chained JSONL file. HOME and XDG_CONFIG_HOME point into a temp dir per test.
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +11,9 @@ import { resolveAuditSettings } from "../src/audit/config";
 import { PtyError } from "../src/errors";
 import { SecretRedactor } from "../src/secrets/secret-redactor";
 
+
+// Real processes on a shared 2-core machine.
+setDefaultTimeout(30_000);
 const cli = join(import.meta.dir, "fixtures", "audit-cli.ts");
 const TOKEN = "a".repeat(64);
 const cleanups: (() => Promise<void> | void)[] = [];

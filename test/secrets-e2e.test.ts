@@ -1,13 +1,16 @@
 // send_secret and prepare_secret through the compiled binary, driven by the MCP SDK client as an
 // agent would, with PTY_MCP_SECRET_COMMAND standing in for the human. Every result, the log file,
 // the recording and the audit log are searched for the secret afterwards.
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { verifyChainFile } from "../src/audit/chain";
 import { McpHarness, plainBash } from "./harness/mcp";
 
+
+// Real processes on a shared 2-core machine.
+setDefaultTimeout(60_000);
 const SECRET = "S3cr3t-pa55 wörd";
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

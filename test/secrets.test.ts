@@ -1,11 +1,14 @@
 // askSecret for real, each call in a process of its own (test/fixtures/ask-secret.ts) started
 // with setsid (no controlling terminal) or under script(1) (a real one): the configured command,
 // zenity/kdialog stand-ins on PATH, /dev/tty with echo off, and the error when nothing works.
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+
+// Real processes on a shared 2-core machine.
+setDefaultTimeout(30_000);
 const fixture = join(import.meta.dir, "fixtures", "ask-secret.ts");
 const dirs: string[] = [];
 afterEach(() => {
