@@ -307,6 +307,24 @@ describe("AuditLog", () => {
     expect([everything.includes("Tr0ub4dor"), everything.includes("hunter2"), everything.includes("abc123")]).toEqual([false, false, false]);
   });
 
+  test("AuditLog: a long paste is cut so every entry stays under the Go collector's 64 KiB body limit, and says so", async () => {
+    const { dir } = tempHome();
+    const path = join(dir, "local.jsonl");
+    const audit = auditLog({ user: "ops1", mode: "best-effort", logPath: path });
+    const long = "x".repeat(200 * 1024);
+    const escaped = "\u0001".repeat(30 * 1024); // 30 KiB of text, 180 KiB as JSON
+    await audit.record({ event: "input", session_id: "s1", cmd: long });
+    await audit.record({ event: "input", session_id: "s1", cmd: escaped });
+    await audit.record({ event: "input", session_id: "s1", cmd: "short" });
+    const got = lines(path).map((line) => ({ bytes: Buffer.byteLength(line), entry: JSON.parse(line) as { cmd: string; cmd_truncated_from_bytes?: number } }));
+    expect(got.map((g) => g.bytes <= 60 * 1024 + 100)).toEqual([true, true, true]);
+    expect(got.slice(0, 2).map((g, i) => [[long, escaped][i]?.startsWith(g.entry.cmd), g.entry.cmd.length > 4096, g.entry.cmd_truncated_from_bytes])).toEqual([
+      [true, true, 200 * 1024],
+      [true, true, 30 * 1024],
+    ]);
+    expect([got[2]?.entry.cmd, got[2]?.entry.cmd_truncated_from_bytes]).toEqual(["short", undefined]);
+  });
+
   test("strict: with the collector down record rejects with AUDIT_REJECTED within the timeout and writes nothing locally", async () => {
     const { dir } = tempHome();
     const localLog = join(dir, "local.jsonl");

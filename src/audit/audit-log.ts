@@ -70,7 +70,11 @@ export interface AuditLogOptions extends AuditSettings {
   closeTimeoutMs?: number;
 }
 
-const MAX_CMD_BYTES = 64 * 1024;
+/**
+ * An entry stays under the Go original's collector body limit (64 KiB, http.MaxBytesReader),
+ * so a long paste is cut (and says so in `cmd_truncated_from_bytes`) rather than refused.
+ */
+const MAX_ENTRY_BYTES = 60 * 1024;
 const OUTPUT_SNIPPET_BYTES = 2048;
 const DEFAULT_RETRY_DELAYS_MS = [250, 500, 1000, 2000, 5000, 10_000, 30_000] as const;
 const STRICT_RETRY_DELAYS_MS = [100, 250, 500, 1000] as const;
@@ -205,15 +209,9 @@ export class AuditLog {
 
   #entry(record: AuditRecord, cmdId: string): Record<string, unknown> {
     const text = (value: string | undefined): string | undefined => (value === undefined ? undefined : this.#redact(value));
-    let cmd: string | undefined;
-    let cmdBytes: number | undefined;
-    if (record.cmd !== undefined) {
-      const cut = utf8Prefix(this.#redact(redactCredentials(record.cmd)), MAX_CMD_BYTES);
-      cmd = cut.text;
-      if (cut.truncated) cmdBytes = cut.bytes;
-    }
+    const fullCmd = record.cmd === undefined ? undefined : this.#redact(redactCredentials(record.cmd));
     // Key order is the order a reader sees in the JSONL file.
-    return {
+    const entry: Record<string, unknown> = {
       seq: ++this.#seq,
       ts: new Date().toISOString(),
       user: this.user,
@@ -224,13 +222,21 @@ export class AuditLog {
       type: record.type,
       target: text(record.target),
       cmd_id: cmdId,
-      cmd,
-      cmd_truncated_from_bytes: cmdBytes,
+      cmd: fullCmd,
+      cmd_truncated_from_bytes: undefined,
       raw: record.raw || undefined,
       key: record.key,
       exit_code: record.exit_code,
       reason: text(record.reason),
     };
+    if (fullCmd === undefined) return entry;
+    // JSON escaping can make text up to 6 times longer, so measure the entry, not the text.
+    for (let budget = MAX_ENTRY_BYTES; Buffer.byteLength(JSON.stringify(entry)) > MAX_ENTRY_BYTES && budget > 0; budget >>= 1) {
+      const cut = utf8Prefix(fullCmd, budget);
+      entry.cmd = cut.text;
+      entry.cmd_truncated_from_bytes = cut.bytes;
+    }
+    return entry;
   }
 
   async #post(body: string, timeoutMs: number): Promise<void> {
