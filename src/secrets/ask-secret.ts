@@ -42,7 +42,6 @@ interface Method {
 
 /** Printable text only: no ESC sequences for the terminal, no newlines to fake a second prompt. */
 export function cleanPrompt(prompt: string): string {
-  // eslint-disable-next-line no-control-regex
   const clean = prompt.replace(/[\u0000-\u001f\u007f-\u009f]/g, " ").trim();
   return (clean === "" ? "Password:" : clean).slice(0, 300);
 }
