@@ -1,5 +1,5 @@
 // SerialTransport against real socat pty pairs: settings, exactly-once delivery, vanishing devices,
-// path rules, exclusivity. The MCP-level tests (through the compiled binary) are in serial-mcp.test.ts.
+// path rules, exclusivity. The MCP-level tests (through the compiled binary) are in serial-e2e.test.ts.
 import { afterEach, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { chmodSync, chownSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";

@@ -2,8 +2,10 @@
 import type { Tool } from "../tool.ts";
 import { closeSession } from "./close-session.ts";
 import { createLocalSession } from "./create-local-session.ts";
+import { createSerialSession } from "./create-serial-session.ts";
 import { detachSession } from "./detach-session.ts";
 import { getSessionState } from "./get-session-state.ts";
+import { listSerialPorts } from "./list-serial-ports.ts";
 import { listSessions } from "./list-sessions.ts";
 import { prepareSecret } from "./prepare-secret.ts";
 import { readOutput } from "./read-output.ts";
@@ -15,6 +17,8 @@ import { sendSecret } from "./send-secret.ts";
 
 export const tools = [
   createLocalSession,
+  createSerialSession,
+  listSerialPorts,
   sendInput,
   readOutput,
   readScreen,
