@@ -4,7 +4,10 @@ import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { binary, McpHarness, plainBash } from "./harness/mcp";
+import { binary, McpHarness } from "./harness/mcp";
+
+/** dash with a fixed prompt: a shell whose prompt nothing rewrites. */
+const plainSh = { command: "sh", env: { PS1: "$ ", ENV: "" } };
 
 
 // Real processes on a shared 2-core machine.
@@ -20,7 +23,7 @@ function home(config: string): { dir: string; env: Record<string, string> } {
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, ".config", "pty-mcp"), { recursive: true });
   writeFileSync(join(dir, ".config", "pty-mcp", "config"), config, { mode: 0o600 });
-  return { dir, env: { HOME: dir, XDG_CONFIG_HOME: join(dir, ".config"), ...plainBash.env } };
+  return { dir, env: { HOME: dir, XDG_CONFIG_HOME: join(dir, ".config"), ...plainSh.env } };
 }
 
 /** `pty-mcp audit serve` from the binary; resolves once it printed its port. */
@@ -67,7 +70,7 @@ describe("audit end to end", () => {
     const port = freePort();
     const { dir, env } = home(`audit-url=http://127.0.0.1:${port}\naudit-token=${TOKEN}\naudit-mode=strict\naudit-user=ops1\n`);
     const mcp = await start(env);
-    const { session_id } = await mcp.call<{ session_id: string }>("create_local_session", { command: plainBash.command, env: plainBash.env });
+    const { session_id } = await mcp.call<{ session_id: string }>("create_local_session", { command: plainSh.command, env: plainSh.env });
     await mcp.call("read_output", { session_id, wait_for: "\\$ $", timeout: 10 });
 
     const refused = await mcp.callError("send_input", { session_id, input: "echo typed-$((6*7))" });
@@ -92,10 +95,11 @@ describe("audit end to end", () => {
     const log = join(dir, "collector.jsonl");
     const { url, stop } = await collector(env, log);
     const mcp = await start(env, ["--audit-url", url]);
-    const { session_id } = await mcp.call<{ session_id: string }>("create_local_session", { command: plainBash.command, env: plainBash.env });
+    const { session_id } = await mcp.call<{ session_id: string }>("create_local_session", { command: plainSh.command, env: plainSh.env });
     await mcp.call("read_output", { session_id, wait_for: "\\$ $", timeout: 10 });
     await mcp.call("send_input", { session_id, input: "echo password=hunter2; echo hello" });
     await mcp.call("send_control", { session_id, key: "ctrl+c" });
+    expect(await mcp.call("read_output", { session_id, wait_for: "\\$ $", timeout: 10 })).toMatchObject({ matched: true });
     await mcp.call("close_session", { session_id });
     await mcp.close();
     await stop();
@@ -110,7 +114,7 @@ describe("audit end to end", () => {
       ["output", session_id, "ops1", null, "^C\n$ "],
       ["close", session_id, "ops1", "local", null],
     ]);
-    expect(got[5]).toMatchObject({ reason: "close_session", target: "bash --norc --noprofile" });
+    expect(got[5]).toMatchObject({ reason: "close_session", target: "sh" });
     expect(got[2]?.cmd_id).toBe(got[1]?.cmd_id);
     const verify = Bun.spawnSync([binary, "audit", "verify", log], { env: { ...process.env, ...env } });
     expect({ code: verify.exitCode, stdout: verify.stdout.toString() }).toEqual({ code: 0, stdout: "ok 6 entries\n" });

@@ -6,7 +6,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { verifyChainFile } from "../src/audit/chain";
-import { McpHarness, plainBash } from "./harness/mcp";
+import { McpHarness } from "./harness/mcp";
+
+/** dash with a fixed prompt: a plain shell prompt with the terminal's echo on. */
+const plainSh = { command: "sh", env: { PS1: "$ ", ENV: "" } };
 
 
 // Real processes on a shared 2-core machine.
@@ -95,8 +98,8 @@ describe("send_secret end to end", () => {
   test("send_secret: refused at a plain shell prompt, and the human is not even asked", async () => {
     const { dir, env } = setup();
     const asked = join(dir, "asked");
-    const { call, mcp } = await start({ ...env, ...plainBash.env, PTY_MCP_SECRET_COMMAND: `touch ${asked}; cat ${join(dir, "secret")}` });
-    const { session_id } = await call<{ session_id: string }>("create_local_session", { command: plainBash.command, env: plainBash.env });
+    const { call, mcp } = await start({ ...env, ...plainSh.env, PTY_MCP_SECRET_COMMAND: `touch ${asked}; cat ${join(dir, "secret")}` });
+    const { session_id } = await call<{ session_id: string }>("create_local_session", { command: plainSh.command, env: plainSh.env });
     await call("read_output", { session_id, wait_for: "\\$ $", timeout: 10 });
     const started = Date.now();
     expect(await mcp.callError("send_secret", { session_id })).toEqual({

@@ -51,13 +51,15 @@ export function attachAudit(registry: SessionRegistry, audit: AuditLog): void {
   };
 
   const collectOutput = async (session: Session, token: object): Promise<void> => {
-    const deadline = performance.now() + OUTPUT_MAX_WAIT_MS;
+    const writtenAt = performance.now();
+    const deadline = writtenAt + OUTPUT_MAX_WAIT_MS;
     for (;;) {
       if (pending.get(session)?.token !== token) return; // a newer input took over
-      const quiet = session.quietMs();
+      // Quiet since the input or its last output byte, whichever is later (a session idle before the input is not "done").
+      const quiet = Math.min(session.quietMs(), performance.now() - writtenAt);
       const remaining = deadline - performance.now();
-      if (!session.isAlive || remaining <= 0 || (Number.isFinite(quiet) && quiet >= OUTPUT_QUIET_MS)) break;
-      await session.changed(Math.min(remaining, OUTPUT_QUIET_MS - (Number.isFinite(quiet) ? quiet : 0)));
+      if (!session.isAlive || remaining <= 0 || quiet >= OUTPUT_QUIET_MS) break;
+      await session.changed(Math.min(remaining, OUTPUT_QUIET_MS - quiet));
     }
     if (pending.get(session)?.token === token) flushOutput(session);
   };
