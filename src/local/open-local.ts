@@ -5,6 +5,7 @@ import type { SessionRegistry } from "../session/registry.ts";
 import { Session } from "../session/session.ts";
 import { splitCommandLine } from "./command-line.ts";
 import { LocalTransport } from "./local-transport.ts";
+import { instrumentShell } from "./shell-integration.ts";
 
 export interface OpenLocalOptions {
   command?: string;
@@ -16,6 +17,10 @@ export interface OpenLocalOptions {
   rows: number;
   autoPager?: boolean;
   sinks: OutputSink[];
+  /** Hook bash/zsh for exact completion and exit codes (default true). */
+  shellIntegration?: boolean;
+  /** Hosted by the daemon (SPEC §5). */
+  persistent?: boolean;
 }
 
 /** The user's login shell: $SHELL, else /bin/bash, else /bin/sh. */
@@ -41,13 +46,22 @@ export function commandArgv(command: string | undefined, args: string[] | undefi
 export function openLocalSession(registry: SessionRegistry, options: OpenLocalOptions): Session {
   registry.assertCapacity();
   const argv = commandArgv(options.command, options.args);
+  const hooked = options.shellIntegration === false ? undefined : instrumentShell(argv, options.env);
   let transport: LocalTransport;
   try {
-    transport = new LocalTransport({ argv, cwd: options.cwd, env: options.env, cols: options.cols, rows: options.rows });
+    transport = new LocalTransport({
+      argv: hooked?.argv ?? argv,
+      cwd: options.cwd,
+      env: { ...options.env, ...hooked?.env },
+      cols: options.cols,
+      rows: options.rows,
+    });
   } catch (err) {
+    hooked?.cleanup();
     for (const sink of options.sinks) void sink.close();
     throw err;
   }
+  if (hooked) transport.onExit(() => hooked.cleanup());
   const target = options.command?.trim() ? [options.command.trim(), ...(options.args ?? [])].join(" ") : argv.join(" ");
   const session = new Session({
     id: registry.newId("local"),
@@ -57,8 +71,9 @@ export function openLocalSession(registry: SessionRegistry, options: OpenLocalOp
     transport,
     size: { cols: options.cols, rows: options.rows },
     autoPager: options.autoPager,
+    persistent: options.persistent,
     sinks: options.sinks,
-    details: { pid: transport.pid },
+    details: { pid: transport.pid, ...(hooked ? { shell: hooked.shell } : {}) },
   });
   return registry.add(session);
 }

@@ -24,6 +24,8 @@ export const sessionStateShape = z.looseObject({
   rows: z.number(),
   persistent: z.boolean(),
   auto_pager: z.boolean(),
+  shell_integration: z.boolean(),
+  last_exit_code: z.number().optional(),
 });
 
 export type SessionStateInfo = z.input<typeof sessionStateShape>;
@@ -46,6 +48,7 @@ export function sessionState(session: Session): SessionStateInfo {
     rows,
     persistent: session.persistent,
     auto_pager: session.autoPager,
+    shell_integration: session.shellIntegration.active,
     ...session.details,
   };
   if (session.name) info.name = session.name;
@@ -58,6 +61,8 @@ export function sessionState(session: Session): SessionStateInfo {
   const prompt = c.prompt ?? session.lastPrompt;
   if (prompt) info.last_prompt = prompt;
   if (c.cliMode) info.cli_mode = c.cliMode;
+  const lastExit = session.shellIntegration.lastExitCode;
+  if (lastExit !== undefined) info.last_exit_code = lastExit;
   if (c.echoOff !== undefined) info.echo_off = c.echoOff;
   return info;
 }

@@ -6,16 +6,33 @@
  * (`end - capacity` once full). Reads never split a UTF-8 character: a read
  * that would start on a continuation byte starts after it, and a read never
  * ends inside a character (the incomplete tail is left for the next read).
+ *
+ * A buffer may start at a cursor other than 0 (`new OutputBuffer(capacity, offset)`) and may
+ * jump forward (`restartAt`): a mirror of a stream held elsewhere (the daemon) then keeps the
+ * same absolute cursors as the original. Bytes before the offset were never held here.
  */
 export class OutputBuffer {
   readonly capacity: number;
   #ring: Uint8Array;
   #end = 0;
+  /** Cursor below which nothing was ever held (the offset the buffer started or restarted at). */
+  #floor = 0;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, offset = 0) {
     if (!Number.isInteger(capacity) || capacity < 16) throw new RangeError(`capacity ${capacity} too small`);
     this.capacity = capacity;
     this.#ring = new Uint8Array(capacity);
+    this.restartAt(offset);
+  }
+
+  /**
+   * Drops everything held and continues at `cursor` (>= end): the bytes in between are
+   * reported lost (`truncated`) like bytes that were overwritten.
+   */
+  restartAt(cursor: number): void {
+    if (!Number.isSafeInteger(cursor) || cursor < this.#end) throw new RangeError(`cannot restart at ${cursor}: the buffer is already at ${this.#end}`);
+    this.#end = cursor;
+    this.#floor = cursor;
   }
 
   /** Absolute cursor after the newest byte. */
@@ -25,7 +42,7 @@ export class OutputBuffer {
 
   /** Absolute cursor of the oldest byte still held. */
   get start(): number {
-    return Math.max(0, this.#end - this.capacity);
+    return Math.max(this.#floor, this.#end - this.capacity);
   }
 
   append(bytes: Uint8Array): void {

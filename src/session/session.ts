@@ -6,6 +6,7 @@ import { cleanText, displayedLine, stripAnsi } from "../terminal/ansi.ts";
 import { Screen, type ScreenSnapshot } from "../terminal/screen.ts";
 import { classify, isPagerLine, joinPages, type Classification, type SessionState } from "./classifier.ts";
 import { resolveKey } from "./keys.ts";
+import { ShellMarkerParser, type ShellMarker } from "./shell-markers.ts";
 import { compilePatterns, firstMatch } from "./matcher.ts";
 import { bufferSizeFromEnv, OutputBuffer } from "./output-buffer.ts";
 import { Emitter, type Transport, type TransportExit } from "./transport.ts";
@@ -108,6 +109,8 @@ export const MAX_INPUT_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_RESULT_BYTES = 256 * 1024;
 /** A prompt must stay quiet this long before send_input calls the command complete. */
 const PROMPT_QUIET_MS = 30;
+/** With shell integration: quiet after the new prompt, in case the input held a second command line. */
+const EXACT_QUIET_MS = 5;
 /** Raw keystrokes: output idle this long counts as settled. */
 const RAW_SETTLE_MS = 250;
 /** read_output's settle mode: output idle this long means the program is waiting. */
@@ -154,6 +157,16 @@ export class Session {
   /** Cursors where auto_pager answered a pager prompt (each ends one): results leave those prompts out. */
   #answeredPagers: number[] = [];
   #disposables: Disposable[] = [];
+  readonly #markers = new ShellMarkerParser();
+  /** What the shell integration markers (OSC 133) said; `active` once a hooked prompt was drawn. */
+  readonly #shell = {
+    active: false,
+    phase: "unknown" as "unknown" | "prompt" | "command" | "finished",
+    prompts: 0,
+    commandEnds: 0,
+    commandRunning: false,
+    lastExitCode: undefined as number | undefined,
+  };
 
   constructor(init: SessionInit) {
     this.id = init.id;
@@ -206,11 +219,44 @@ export class Session {
     if (this.#closed) return;
     this.buffer.append(bytes);
     this.#lastOutputAt = performance.now();
+    const markers = this.#markers.push(bytes, this.buffer.end);
+    for (const marker of markers) this.#onMarker(marker);
     for (const sink of this.#sinks) sink.write(bytes);
     this.screen.noteOutput();
     this.#output.emit(bytes);
     if (this.autoPager) this.#armAutoPager();
     this.#wake();
+  }
+
+  #onMarker(marker: ShellMarker): void {
+    const shell = this.#shell;
+    switch (marker.kind) {
+      case "B":
+        shell.active = true;
+        shell.phase = "prompt";
+        shell.prompts++;
+        break;
+      case "C":
+        shell.phase = "command";
+        shell.commandRunning = true;
+        break;
+      case "D":
+        // A D without a C is an empty command line: no exit status to report.
+        if (shell.commandRunning) {
+          shell.lastExitCode = marker.exitCode;
+          shell.commandEnds++;
+        }
+        shell.commandRunning = false;
+        shell.phase = "finished";
+        break;
+      case "A":
+        break;
+    }
+  }
+
+  /** Shell integration facts for get_session_state. */
+  get shellIntegration(): { active: boolean; lastExitCode: number | undefined } {
+    return { active: this.#shell.active, lastExitCode: this.#shell.lastExitCode };
   }
 
   #onExit(exit: TransportExit): void {
@@ -323,7 +369,13 @@ export class Session {
 
   classify(): Classification {
     const localFlags = this.isAlive ? this.transport.capabilities?.localFlags?.() : undefined;
-    const c = classify(this.tailText(), { localFlags, hasOutput: this.buffer.end > 0 });
+    let c = classify(this.tailText(), { localFlags, hasOutput: this.buffer.end > 0 });
+    // The shell said its prompt is drawn: that is a fact, whatever the prompt looks like.
+    if (this.#shell.active && this.#shell.phase === "prompt" && c.state !== "password_prompt") {
+      const tail = this.tailText(512);
+      c = { ...c, state: "at_prompt", prompt: c.prompt ?? (tail.slice(tail.lastIndexOf("\n") + 1).trimEnd() || undefined) };
+      if (c.prompt === undefined) delete c.prompt;
+    }
     if (c.state === "at_prompt" && c.prompt) this.#lastPrompt = c.prompt;
     if (!this.isAlive) return { ...c, state: "unknown" };
     return c;
@@ -535,7 +587,12 @@ export class Session {
         });
         return { ...wait, cursor_start: start };
       }
-      const complete = await this.#awaitCompletion(start, raw ? 0 : echoOf.length, raw, options.timeoutMs, options.signal);
+      // Exact completion when the shell is hooked and sitting at its prompt: the next prompt after
+      // this input ends the command, whatever the output looks like or how long it pauses.
+      const exact = !raw && this.#shell.active && this.#shell.phase === "prompt" ? { prompts: this.#shell.prompts, ends: this.#shell.commandEnds } : undefined;
+      const complete = exact
+        ? await this.#awaitPrompt(exact.prompts, options.timeoutMs, options.signal)
+        : await this.#awaitCompletion(start, raw ? 0 : echoOf.length, raw, options.timeoutMs, options.signal);
       const end = this.buffer.end;
       const maxBytes = DEFAULT_MAX_RESULT_BYTES;
       const from = end - start > maxBytes ? end - maxBytes : start;
@@ -549,12 +606,28 @@ export class Session {
         is_alive: this.isAlive,
         is_complete: complete,
         state: this.classify().state,
-        completion: "heuristic",
+        completion: exact ? "exact" : "heuristic",
       };
+      if (exact && complete && this.#shell.commandEnds > exact.ends && this.#shell.lastExitCode !== undefined) result.exit_code = this.#shell.lastExitCode;
       if (r.truncated || from > start) result.is_truncated = true;
       return result;
     } finally {
       this.autoPager = autoPager;
+    }
+  }
+
+  /** Waits for a hooked prompt drawn after `prompts` prompts, then a moment of quiet (a second command line may follow). */
+  async #awaitPrompt(prompts: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      if (!this.isAlive) return true;
+      if (signal?.aborted) return false;
+      const atNewPrompt = this.#shell.prompts > prompts && this.#shell.phase === "prompt";
+      const quiet = this.quietMs();
+      if (atNewPrompt && quiet >= EXACT_QUIET_MS) return true;
+      const now = performance.now();
+      if (now >= deadline) return false;
+      await this.changed(Math.max(1, Math.min(deadline - now, atNewPrompt ? EXACT_QUIET_MS - quiet : deadline - now)), signal);
     }
   }
 

@@ -1,3 +1,5 @@
+import type { ErrorCode } from "../errors.ts";
+
 /**
  * The one contract every session type implements: bytes in, bytes out,
  * resize, close. The session core (buffer, screen, matcher, classifier) sits
@@ -22,6 +24,8 @@ export interface TransportExit {
   signal: string | null;
   /** Why it ended when it is not a normal program exit (link lost, device vanished). */
   reason?: string;
+  /** The code input gets after this exit (default SESSION_CLOSED): DAEMON_UNAVAILABLE when the daemon link is gone. */
+  errorCode?: ErrorCode;
 }
 
 export interface TransportCapabilities {

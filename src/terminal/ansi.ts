@@ -40,7 +40,11 @@ export function displayedLine(line: string): string {
     const segments = trimmed.split("\r");
     // An overwrite replaces the start of the line; keep the longer earlier text beyond the new segment's length.
     let shown = "";
-    for (const seg of segments) shown = seg + shown.slice(seg.length);
+    for (const seg of segments) {
+      const rest = shown.slice(seg.length);
+      // Blank cells left over from an earlier, longer write (zsh's PROMPT_SP line) are not text.
+      shown = rest.trim() === "" ? seg : seg + rest;
+    }
     out = shown;
   }
   if (out.includes("\b")) {

@@ -20,6 +20,7 @@ export const createLocalSession = defineTool({
     env: z.record(z.string(), z.string()).optional().describe("Extra environment variables."),
     persistent: bool.optional().describe("Run in the local daemon so the session survives this server's exit."),
     session_id: z.string().optional().describe("Reattach to a persistent session by id."),
+    shell_integration: bool.optional().describe("Hook bash/zsh so send_input knows exactly when a command ended and its exit_code (default true; false = prompt heuristics only)."),
     ...createCommon,
   }),
   output: z.looseObject({
@@ -46,6 +47,7 @@ export const createLocalSession = defineTool({
       cols,
       rows,
       autoPager: input.auto_pager,
+      shellIntegration: input.shell_integration,
       sinks: buildSinks({ ...input, cols, rows }),
     });
     const result = { session_id: session.id, type: "local" as const, target: session.target, cols, rows, pid: session.details.pid as number };

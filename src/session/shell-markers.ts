@@ -1,0 +1,67 @@
+// Shell integration markers (OSC 133, the "FinalTerm" semantic prompt sequences also used by
+// iTerm2, VS Code, WezTerm): A prompt start, B prompt end (input starts), C command output
+// starts, D;<status> command finished. Our hook (src/local/shell-integration.ts) makes bash and zsh
+// print them; this parser spots them in the output stream. The markers stay in the byte stream
+// (cursors are the same for every reader, the daemon's mirror included) and are invisible in every
+// result: text results strip OSC sequences, the screen ignores OSC 133.
+
+export type MarkerKind = "A" | "B" | "C" | "D";
+
+export interface ShellMarker {
+  kind: MarkerKind;
+  /** D: the command's exit status, when the shell gave one. */
+  exitCode?: number;
+  /** Absolute cursor just after the marker's last byte. */
+  cursor: number;
+}
+
+const PREFIX = "\x1b]133;";
+const MAX_SEQUENCE = 64;
+
+export class ShellMarkerParser {
+  /** Bytes of an unfinished sequence carried over from the previous chunk. */
+  #carry = "";
+  #decoder = new TextDecoder("latin1");
+
+  /** Markers in `bytes`, which end at absolute cursor `end`. */
+  push(bytes: Uint8Array, end: number): ShellMarker[] {
+    // Fast path: no ESC and nothing carried, which is almost every chunk of a flood.
+    if (this.#carry === "" && bytes.indexOf(0x1b) < 0) return [];
+    const text = this.#carry + this.#decoder.decode(bytes);
+    const base = end - text.length; // latin1: one char per byte
+    this.#carry = "";
+    const markers: ShellMarker[] = [];
+    let i = text.indexOf("\x1b");
+    while (i >= 0) {
+      const rest = text.length - i;
+      if (rest < PREFIX.length) {
+        if (PREFIX.startsWith(text.slice(i))) this.#carry = text.slice(i);
+        break;
+      }
+      if (text.startsWith(PREFIX, i)) {
+        const bel = text.indexOf("\x07", i);
+        const st = text.indexOf("\x1b\\", i + 1);
+        const close = bel >= 0 && (st < 0 || bel < st) ? bel + 1 : st >= 0 ? st + 2 : -1;
+        if (close < 0) {
+          if (rest <= MAX_SEQUENCE) this.#carry = text.slice(i);
+          break;
+        }
+        const body = text.slice(i + PREFIX.length, text[close - 1] === "\x07" ? close - 1 : close - 2);
+        const marker = parseBody(body, base + close);
+        if (marker) markers.push(marker);
+        i = text.indexOf("\x1b", close);
+        continue;
+      }
+      i = text.indexOf("\x1b", i + 1);
+    }
+    return markers;
+  }
+}
+
+function parseBody(body: string, cursor: number): ShellMarker | undefined {
+  const [kind, ...params] = body.split(";");
+  if (kind !== "A" && kind !== "B" && kind !== "C" && kind !== "D") return undefined;
+  const marker: ShellMarker = { kind, cursor };
+  if (kind === "D" && params[0] !== undefined && /^\d+$/.test(params[0])) marker.exitCode = Number(params[0]);
+  return marker;
+}

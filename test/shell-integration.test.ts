@@ -1,0 +1,141 @@
+// Exact command completion and exit codes through the shell hook (OSC 133), end to end.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { McpHarness, plainBash } from "./harness/mcp.ts";
+
+let h: McpHarness;
+let home: string;
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), "pty-mcp-home-"));
+  // The user's own rc: an alias, a prompt of their own and a PROMPT_COMMAND that must keep working.
+  writeFileSync(
+    join(home, ".bashrc"),
+    `alias hello='echo hello-from-alias'\nPS1='myprompt> '\nPROMPT_COMMAND='__user_pc=ran'\nHISTFILE=${join(home, ".bash_history")}\n`,
+  );
+  writeFileSync(join(home, ".zshrc"), "PS1='zsh%% '\nalias zhello='echo zsh-alias'\n");
+  h = await McpHarness.start({ env: { HOME: home } });
+});
+
+afterAll(async () => {
+  await h.close();
+  rmSync(home, { recursive: true, force: true });
+});
+
+type R = Record<string, unknown>;
+
+async function start(args: R, prompt: string): Promise<string> {
+  const s = await h.call<{ session_id: string }>("create_local_session", args);
+  const first = await h.call<R>("read_output", { session_id: s.session_id, wait_for: prompt, timeout: 10 });
+  expect(first.matched).toBe(true);
+  return s.session_id;
+}
+
+describe("shell integration (bash)", () => {
+  test("exit codes: true 0, false 1, exit 3 in a subshell, unknown command 127", async () => {
+    const id = await start(plainBash, "^\\$ $");
+    const cases: [string, number, string][] = [
+      ["true", 0, "$ "],
+      ["false", 1, "$ "],
+      ["(exit 3)", 3, "$ "],
+      ["no_such_command_xyz", 127, "bash: no_such_command_xyz: command not found\n$ "],
+    ];
+    for (const [input, code, output] of cases) {
+      const r = await h.call<R>("send_input", { session_id: id, input });
+      expect(r).toMatchObject({ output, exit_code: code, is_complete: true, completion: "exact", state: "at_prompt" });
+    }
+    const state = await h.call<R>("get_session_state", { session_id: id });
+    expect(state).toMatchObject({ shell_integration: true, last_exit_code: 127, state: "at_prompt", shell: "bash" });
+    await h.call("close_session", { session_id: id });
+  });
+
+  test("sleep 5 interrupted by ctrl+c ends with 130", async () => {
+    const id = await start(plainBash, "^\\$ $");
+    const running = await h.call<R>("send_input", { session_id: id, input: "sleep 5", timeout_ms: 300 });
+    expect(running).toMatchObject({ is_complete: false, completion: "exact" });
+    expect(running.exit_code).toBeUndefined();
+    await h.call("send_control", { session_id: id, key: "ctrl+c" });
+    await h.call("read_output", { session_id: id, wait_for: "^\\$ $", timeout: 5 });
+    expect(await h.call<R>("get_session_state", { session_id: id })).toMatchObject({ last_exit_code: 130, state: "at_prompt" });
+    await h.call("close_session", { session_id: id });
+  });
+
+  test("a command that pauses for 1.5 s mid-output returns once, after its end", async () => {
+    const id = await start(plainBash, "^\\$ $");
+    const r = await h.call<R>("send_input", { session_id: id, input: "for i in 1 2 3; do echo part $i; done; sleep 1.5; echo 'almost >'; sleep 0.2; echo finished", timeout_ms: 10_000 });
+    expect(r).toMatchObject({ output: "part 1\npart 2\npart 3\nalmost >\nfinished\n$ ", exit_code: 0, is_complete: true, completion: "exact" });
+    await h.call("close_session", { session_id: id });
+  });
+
+  test("output that ends in '>' is not mistaken for a prompt", async () => {
+    const id = await start(plainBash, "^\\$ $");
+    const r = await h.call<R>("send_input", { session_id: id, input: "printf 'enter value >'; sleep 1; echo; echo got-it", timeout_ms: 10_000 });
+    expect(r).toMatchObject({ output: "enter value >\ngot-it\n$ ", exit_code: 0, completion: "exact" });
+    await h.call("close_session", { session_id: id });
+  });
+
+  test("the user's ~/.bashrc still applies: prompt, aliases, PROMPT_COMMAND, history", async () => {
+    const id = await start({ command: "bash" }, "^myprompt> $");
+    const alias = await h.call<R>("send_input", { session_id: id, input: "hello" });
+    expect(alias).toMatchObject({ output: "hello-from-alias\nmyprompt> ", exit_code: 0, completion: "exact" });
+    const pc = await h.call<R>("send_input", { session_id: id, input: "echo $__user_pc" });
+    expect(pc.output).toBe("ran\nmyprompt> ");
+    const hist = await h.call<R>("send_input", { session_id: id, input: "history 2" });
+    expect(hist.output).toMatch(/^ +\d+ +echo \$__user_pc\n +\d+ +history 2\nmyprompt> $/);
+    await h.call("close_session", { session_id: id });
+  });
+
+  test("markers never appear in output, the screen or the log file", async () => {
+    const log = join(home, "markers.log");
+    const id = await start({ ...plainBash, log_file: log }, "^\\$ $");
+    await h.call("send_input", { session_id: id, input: "echo one; false" });
+    const all = await h.call<R>("read_output", { session_id: id, since_cursor: 0 });
+    expect(all.output).toBe("$ echo one; false\none\n$ ");
+    const screen = await h.call<R>("read_screen", { session_id: id });
+    expect((screen.lines as string[]).slice(0, 3)).toEqual(["$ echo one; false", "one", "$ "]);
+    await h.call("close_session", { session_id: id });
+    const text = readFileSync(log, "utf8");
+    expect(text).toBe("$ echo one; false\none\n$ \n");
+  });
+
+  test("shell_integration: false falls back to the prompt heuristic, reported as such", async () => {
+    const id = await start({ ...plainBash, shell_integration: "false" }, "^\\$ $");
+    const r = await h.call<R>("send_input", { session_id: id, input: "false" });
+    expect(r).toMatchObject({ output: "$ ", is_complete: true, completion: "heuristic" });
+    expect(r.exit_code).toBeUndefined();
+    expect(await h.call<R>("get_session_state", { session_id: id })).toMatchObject({ shell_integration: false });
+    await h.call("close_session", { session_id: id });
+  });
+
+  test("nested shell: heuristics inside, exact again once it exits", async () => {
+    const id = await start(plainBash, "^\\$ $");
+    const inner = await h.call<R>("send_input", { session_id: id, input: "PS1='inner$ ' bash --norc --noprofile" , timeout_ms: 3000 });
+    expect(inner).toMatchObject({ output: "inner$ ", completion: "exact", is_complete: false });
+    const echo = await h.call<R>("send_input", { session_id: id, input: "echo in-inner" });
+    expect(echo).toMatchObject({ output: "in-inner\ninner$ ", is_complete: true, completion: "heuristic" });
+    const out = await h.call<R>("send_input", { session_id: id, input: "exit 4" });
+    expect(out).toMatchObject({ output: "exit\n$ ", is_complete: true, completion: "heuristic" });
+    const back = await h.call<R>("send_input", { session_id: id, input: "echo outer" });
+    expect(back).toMatchObject({ output: "outer\n$ ", exit_code: 0, completion: "exact" });
+    await h.call("close_session", { session_id: id });
+  });
+
+  test("a python REPL is not instrumented: heuristic completion", async () => {
+    const id = await start({ command: "python3 -q", env: { PYTHONSTARTUP: "" } }, ">>> $");
+    const r = await h.call<R>("send_input", { session_id: id, input: "1+1" });
+    expect(r).toMatchObject({ output: "2\n>>> ", completion: "heuristic", is_complete: true });
+    await h.call("close_session", { session_id: id });
+  });
+});
+
+describe.skipIf(!Bun.which("zsh"))("shell integration (zsh)", () => {
+  test("exit codes and the user's .zshrc through a generated ZDOTDIR", async () => {
+    const id = await start({ command: "zsh" }, "^zsh% $");
+    expect(await h.call<R>("send_input", { session_id: id, input: "false" })).toMatchObject({ output: "zsh% ", exit_code: 1, completion: "exact" });
+    expect(await h.call<R>("send_input", { session_id: id, input: "zhello" })).toMatchObject({ output: "zsh-alias\nzsh% ", exit_code: 0, completion: "exact" });
+    expect(await h.call<R>("send_input", { session_id: id, input: "echo $ZDOTDIR" })).toMatchObject({ output: `${home}\nzsh% ` });
+    await h.call("close_session", { session_id: id });
+  });
+});
