@@ -110,6 +110,7 @@ describe("create_serial_session", () => {
       cols: 120,
       rows: 40,
       persistent: false,
+      shell_integration: false,
       auto_pager: false,
       settings: { baud_rate: 9600, data_bits: 8, parity: "none", stop_bits: 1, flow_control: "none" },
       line_ending: "\r",
