@@ -11,6 +11,7 @@ Usage:
   pty-mcp client [--socket P]             bridge stdin/stdout to the daemon
   pty-mcp sessions [--json]               list the daemon's sessions
   pty-mcp attach ID                       attach your terminal to a persistent session
+                                          (detach: ctrl+] then d)
   pty-mcp deploy HOST [--user U] [--path P]
                                           copy this binary to a host over SSH
   pty-mcp audit init|enable|disable|serve|verify
@@ -25,10 +26,14 @@ type Role = (args: string[]) => Promise<number>;
 const ROLES: Record<string, () => Promise<Role>> = {
   serve: async () => (await import("./cli/serve.ts")).main,
   audit: async () => (await import("./cli/audit.ts")).main,
+  daemon: async () => (await import("./cli/daemon.ts")).main,
+  client: async () => (await import("./cli/client.ts")).main,
+  sessions: async () => (await import("./cli/sessions.ts")).main,
+  attach: async () => (await import("./cli/attach.ts")).main,
 };
 
 /** Roles named in SPEC §1 that this build does not have yet. */
-const PLANNED = new Set(["daemon", "client", "sessions", "attach", "deploy"]);
+const PLANNED = new Set(["deploy"]);
 
 async function run(argv: string[]): Promise<number> {
   let args = argv;

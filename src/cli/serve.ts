@@ -4,6 +4,7 @@ import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { AuditLog } from "../audit/audit-log.ts";
 import { attachAudit } from "../audit/attach.ts";
 import { resolveAuditSettings, takeAuditFlags } from "../audit/config.ts";
+import { detachMirrorsAndCloseRest } from "../daemon/mirror.ts";
 import { errorMessage } from "../errors.ts";
 import { createServer } from "../mcp/server.ts";
 import { heldSecrets } from "../secrets/held-secrets.ts";
@@ -34,7 +35,8 @@ export async function main(args: string[]): Promise<number> {
       shutdown.abort();
       const forced = setTimeout(() => process.exit(code), 5000);
       forced.unref();
-      await sessions.closeAll();
+      // Persistent sessions are only detached: their work goes on in the daemon.
+      await detachMirrorsAndCloseRest(sessions);
       await audit?.close();
       await server.close().catch(() => undefined);
       return code;

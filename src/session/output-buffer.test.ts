@@ -44,4 +44,35 @@ describe("OutputBuffer", () => {
     expect(bufferSizeFromEnv("999999999999")).toBe(32 * 1024 * 1024);
     expect(bufferSizeFromEnv("lots")).toBe(1024 * 1024);
   });
+
+  test("started at an offset: cursors are the offset's, and nothing before it is held", () => {
+    const b = new OutputBuffer(16, 1000);
+    expect([b.start, b.end]).toEqual([1000, 1000]);
+    b.append(enc("hello"));
+    expect([b.start, b.end]).toEqual([1000, 1005]);
+    expect(b.read(1000)).toEqual({ bytes: enc("hello"), from: 1000, to: 1005, truncated: false, hasMore: false });
+    expect(b.read(990)).toEqual({ bytes: enc("hello"), from: 1000, to: 1005, truncated: true, hasMore: false });
+    expect(dec(b.slice(1002, 1004))).toBe("ll");
+    b.append(enc("0123456789abcdef"));
+    expect([b.start, b.end]).toEqual([1005, 1021]);
+    expect(dec(b.read(1005).bytes)).toBe("0123456789abcdef");
+  });
+
+  test("restartAt jumps forward over bytes that were never received", () => {
+    const b = new OutputBuffer(16);
+    b.append(enc("abc"));
+    b.restartAt(10);
+    expect([b.start, b.end]).toEqual([10, 10]);
+    b.append(enc("xyz"));
+    expect(b.read(0)).toEqual({ bytes: enc("xyz"), from: 10, to: 13, truncated: true, hasMore: false });
+    expect(b.read(10)).toEqual({ bytes: enc("xyz"), from: 10, to: 13, truncated: false, hasMore: false });
+    expect(() => b.restartAt(12)).toThrow(RangeError);
+  });
+
+  test("an offset anywhere in the ring: positions stay cursor % capacity across the wrap", () => {
+    const b = new OutputBuffer(16, 7);
+    b.append(enc("0123456789abcdefXY"));
+    expect([b.start, b.end]).toEqual([9, 25]);
+    expect(dec(b.read(9).bytes)).toBe("23456789abcdefXY");
+  });
 });

@@ -7,6 +7,7 @@
 // the screen restarts from what the buffer still holds (full-screen programs redraw).
 import xterm from "@xterm/headless";
 import type { OutputBuffer } from "../session/output-buffer.ts";
+import { serializeScreen } from "./serialize.ts";
 
 const { Terminal } = xterm;
 
@@ -108,6 +109,24 @@ export class Screen {
       alternate_screen: active.type === "alternate",
       title: this.#title,
     };
+  }
+
+  /**
+   * Escape sequences that redraw the screen on another terminal of this size
+   * (terminal/serialize.ts), and the output cursor the screen reflects: bytes from `cursor`
+   * on are what the screen has not seen yet.
+   */
+  serialize(): Promise<{ ansi: string; cursor: number }> {
+    const result = this.#queue.then(async () => {
+      await this.#feed();
+      if (this.#closed) return { ansi: "", cursor: this.#buffer.end };
+      return { ansi: serializeScreen(this.#term), cursor: this.#fedTo };
+    });
+    this.#queue = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
   }
 
   dispose(): void {

@@ -1,7 +1,8 @@
 import { z } from "zod";
+import { createPersistentLocal, reattachPersistent } from "../../daemon/mirror.ts";
 import { openLocalSession } from "../../local/open-local.ts";
 import { buildSinks } from "../../record/sinks.ts";
-import { PtyError } from "../../errors.ts";
+import type { Session } from "../../session/session.ts";
 import { bool, createCommon, DEFAULT_COLS, DEFAULT_ROWS } from "../params.ts";
 import { defineTool } from "../tool.ts";
 
@@ -11,16 +12,18 @@ export const createLocalSession = defineTool({
   description:
     "Start a program on a local pseudo-terminal: a shell (default: the user's login shell), a REPL, or any command. " +
     '`command` may be a whole command line ("ping -c 3 127.0.0.1"): words are split like a shell splits them, without expansion; ' +
-    "a line with pipes or redirections runs under /bin/sh -c. Returns the session_id the other tools take.",
+    "a line with pipes or redirections runs under /bin/sh -c. Returns the session_id the other tools take. " +
+    "persistent: true runs it in the local pty-mcp daemon: it survives this server's exit, a human can watch it with `pty-mcp attach ID`, " +
+    "and session_id reattaches to it later (cursors stay valid: read_output since_cursor continues where you were).",
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   input: z.object({
     command: z.string().optional().describe('Program or command line to run (default: $SHELL). Example: "python3", "ping -c 3 host", "tail -f /var/log/syslog".'),
     args: z.array(z.string()).optional().describe("Extra arguments, passed as they are."),
     cwd: z.string().optional().describe("Working directory (default: the server's)."),
     env: z.record(z.string(), z.string()).optional().describe("Extra environment variables."),
-    persistent: bool.optional().describe("Run in the local daemon so the session survives this server's exit."),
-    session_id: z.string().optional().describe("Reattach to a persistent session by id."),
+    persistent: bool.optional().describe("Run in the local daemon so the session survives this server's exit (started on demand)."),
     shell_integration: bool.optional().describe("Hook bash/zsh so send_input knows exactly when a command ended and its exit_code (default true; false = prompt heuristics only)."),
+    session_id: z.string().min(1).optional().describe("Reattach to a persistent session by id (list_remote_sessions lists them); the other parameters are ignored then."),
     ...createCommon,
   }),
   output: z.looseObject({
@@ -30,13 +33,38 @@ export const createLocalSession = defineTool({
     name: z.string().optional(),
     cols: z.number(),
     rows: z.number(),
-    pid: z.number(),
+    pid: z.number().optional(),
+    persistent: z.boolean().optional(),
+    reattached: z.boolean().optional(),
+    cursor: z.number().optional().describe("Persistent sessions: cursor after the newest output byte."),
+    cursor_start: z.number().optional().describe("Persistent sessions: oldest output cursor held (read_output since_cursor works from here)."),
+    read_cursor: z.number().optional(),
+    is_alive: z.boolean().optional(),
+    exit_code: z.number().nullable().optional(),
   }),
   async run(input, { sessions }) {
-    if (input.persistent || input.session_id) {
-      throw new PtyError("INVALID_ARGUMENT", "Persistent sessions (persistent, session_id) need the pty-mcp daemon, which this build does not include yet. Omit them to run the session in this server.");
+    if (input.session_id) {
+      const { session, reattached } = await reattachPersistent(sessions, input.session_id);
+      return { ...persistentResult(session), reattached };
     }
     const cols = input.cols ?? DEFAULT_COLS;
+    if (input.persistent) {
+      const { session } = await createPersistentLocal(sessions, {
+        command: input.command,
+        args: input.args,
+        cwd: input.cwd,
+        env: input.env,
+        name: input.name,
+        cols,
+        rows: input.rows ?? DEFAULT_ROWS,
+        autoPager: input.auto_pager,
+        logFile: input.log_file,
+        logMaxSize: input.log_max_size,
+        logMaxFiles: input.log_max_files,
+        record: input.record,
+      });
+      return persistentResult(session);
+    }
     const rows = input.rows ?? DEFAULT_ROWS;
     const session = openLocalSession(sessions, {
       command: input.command,
@@ -54,3 +82,35 @@ export const createLocalSession = defineTool({
     return input.name ? { ...result, name: input.name } : result;
   },
 });
+
+function persistentResult(session: Session) {
+  const result: {
+    session_id: string;
+    type: "local";
+    target: string;
+    name?: string;
+    cols: number;
+    rows: number;
+    pid?: number;
+    persistent: true;
+    cursor: number;
+    cursor_start: number;
+    read_cursor: number;
+    is_alive: boolean;
+    exit_code?: number | null;
+  } = {
+    session_id: session.id,
+    type: "local",
+    target: session.target,
+    ...session.size,
+    persistent: true,
+    cursor: session.buffer.end,
+    cursor_start: session.buffer.start,
+    read_cursor: session.readMark,
+    is_alive: session.isAlive,
+  };
+  if (session.name) result.name = session.name;
+  if (typeof session.details.pid === "number") result.pid = session.details.pid;
+  if (session.exit) result.exit_code = session.exit.code;
+  return result;
+}

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { detachMirror, isMirror } from "../../daemon/mirror.ts";
 import { PtyError } from "../../errors.ts";
 import { sessionId } from "../params.ts";
 import { defineTool } from "../tool.ts";
@@ -12,10 +13,10 @@ export const detachSession = defineTool({
   output: z.looseObject({ success: z.boolean(), session_id: z.string() }),
   async run({ session_id }, { sessions }) {
     const session = sessions.getOrThrow(session_id);
-    if (!session.persistent) {
+    if (!session.persistent || !isMirror(session)) {
       throw new PtyError("NOT_PERSISTENT", `Session ${session_id} is not persistent: detaching would end it. Use close_session to end it, or create a session with persistent: true to keep work running.`);
     }
-    sessions.remove(session_id);
+    await detachMirror(sessions, session_id);
     return { success: true, session_id };
   },
 });

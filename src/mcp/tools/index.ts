@@ -5,6 +5,7 @@ import { createLocalSession } from "./create-local-session.ts";
 import { createSerialSession } from "./create-serial-session.ts";
 import { detachSession } from "./detach-session.ts";
 import { getSessionState } from "./get-session-state.ts";
+import { listRemoteSessions } from "./list-remote-sessions.ts";
 import { listSerialPorts } from "./list-serial-ports.ts";
 import { listSessions } from "./list-sessions.ts";
 import { prepareSecret } from "./prepare-secret.ts";
@@ -30,4 +31,5 @@ export const tools = [
   listSessions,
   closeSession,
   detachSession,
+  listRemoteSessions,
 ] as unknown as readonly Tool[];

@@ -1,0 +1,91 @@
+// `pty-mcp daemon [--socket P] [--foreground] [--retention SECONDS]` (alias `ai-tmux server`):
+// the persistent-session daemon. Without --foreground it starts one in the background
+// (detached, logging to daemon.log beside the socket) and returns once it listens.
+import { dirname, join } from "node:path";
+import { isNotRunning, openDaemonSocket, startDaemon } from "../daemon/client.ts";
+import { Daemon, DaemonRunning } from "../daemon/daemon.ts";
+import { defaultSocketPath, ensureSocketDirectory, LOG_NAME, readDaemonPid } from "../daemon/socket-path.ts";
+import { errorMessage } from "../errors.ts";
+
+const USAGE = "usage: pty-mcp daemon [--socket PATH] [--foreground] [--retention SECONDS]\n";
+/** Exit status of `--foreground` when another daemon holds the socket (client.ts waits for that one). */
+export const EXIT_ALREADY_RUNNING = 3;
+
+export async function main(args: string[]): Promise<number> {
+  let socketPath = defaultSocketPath();
+  let foreground = false;
+  let retentionMs = retentionFromEnv();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--foreground" || arg === "-f") foreground = true;
+    else if (arg === "--socket" && args[i + 1]) socketPath = args[++i]!;
+    else if (arg.startsWith("--socket=")) socketPath = arg.slice("--socket=".length);
+    else if (arg === "--retention" && args[i + 1] && /^\d+(\.\d+)?$/.test(args[i + 1]!)) retentionMs = Number(args[++i]) * 1000;
+    else if (arg === "--help" || arg === "-h") {
+      process.stdout.write(USAGE);
+      return 0;
+    } else {
+      process.stderr.write(`pty-mcp daemon: unexpected argument ${JSON.stringify(arg)}\n${USAGE}`);
+      return 2;
+    }
+  }
+  return foreground ? runForeground(socketPath, retentionMs) : startBackground(socketPath);
+}
+
+/** PTY_MCP_DAEMON_RETENTION: seconds an ended session is kept (default 24 h). */
+function retentionFromEnv(): number | undefined {
+  const value = process.env.PTY_MCP_DAEMON_RETENTION;
+  return value && /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : undefined;
+}
+
+async function runForeground(socketPath: string, retentionMs: number | undefined): Promise<number> {
+  const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start({ socketPath, retentionMs, log });
+  } catch (err) {
+    if (err instanceof DaemonRunning) {
+      process.stderr.write(`pty-mcp daemon: already running (pid ${readDaemonPid(socketPath) ?? "?"}) on ${socketPath}\n`);
+      return EXIT_ALREADY_RUNNING;
+    }
+    process.stderr.write(`pty-mcp daemon: ${errorMessage(err)}\n`);
+    return 1;
+  }
+  // The line a starter waits for (client.ts startDaemon): from here the socket accepts connections.
+  process.stdout.write(`pty-mcp daemon listening on ${socketPath} (pid ${process.pid})\n`);
+  // Nothing else goes to stdout: a starter stops reading it.
+  process.stdout.on("error", () => undefined);
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string) => {
+      log(`${signal}: stopping`);
+      void daemon.stop().then(() => resolve(0));
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGHUP", () => stop("SIGHUP"));
+  });
+}
+
+async function startBackground(socketPath: string): Promise<number> {
+  try {
+    const socket = await openDaemonSocket({ socketPath, autostart: false });
+    socket.destroy();
+    process.stdout.write(`pty-mcp daemon: already running (pid ${readDaemonPid(socketPath) ?? "?"}) on ${socketPath}\n`);
+    return 0;
+  } catch (err) {
+    if (!isNotRunning(err)) {
+      process.stderr.write(`pty-mcp daemon: ${errorMessage(err)}\n`);
+      return 1;
+    }
+  }
+  try {
+    ensureSocketDirectory(socketPath, { create: true });
+    const socket = await startDaemon(socketPath);
+    socket.destroy();
+  } catch (err) {
+    process.stderr.write(`pty-mcp daemon: ${errorMessage(err)}\n`);
+    return 1;
+  }
+  process.stdout.write(`pty-mcp daemon started (pid ${readDaemonPid(socketPath) ?? "?"}) on ${socketPath}; log: ${join(dirname(socketPath), LOG_NAME)}\n`);
+  return 0;
+}

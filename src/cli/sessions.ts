@@ -1,0 +1,62 @@
+// `pty-mcp sessions [--json] [--socket P]` (alias `ai-tmux list`): the daemon's sessions for
+// humans, or as JSON for scripts. Never starts a daemon: none running means no sessions.
+import { connectDaemon, isNotRunning } from "../daemon/client.ts";
+import type { SessionInfo } from "../daemon/protocol.ts";
+import { defaultSocketPath } from "../daemon/socket-path.ts";
+import { errorMessage } from "../errors.ts";
+import { VERSION } from "../version.ts";
+
+const USAGE = "usage: pty-mcp sessions [--json] [--socket PATH]\n";
+
+export async function main(args: string[]): Promise<number> {
+  let socketPath = defaultSocketPath();
+  let json = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--json") json = true;
+    else if (arg === "--socket" && args[i + 1]) socketPath = args[++i]!;
+    else if (arg.startsWith("--socket=")) socketPath = arg.slice("--socket=".length);
+    else if (arg === "--help" || arg === "-h") {
+      process.stdout.write(USAGE);
+      return 0;
+    } else {
+      process.stderr.write(`pty-mcp sessions: unexpected argument ${JSON.stringify(arg)}\n${USAGE}`);
+      return 2;
+    }
+  }
+  let sessions: SessionInfo[];
+  try {
+    const client = await connectDaemon({ socketPath, autostart: false, client: `pty-mcp ${VERSION} sessions` });
+    ({ sessions } = await client.request({ type: "list" }));
+    client.close();
+  } catch (err) {
+    if (!isNotRunning(err)) {
+      process.stderr.write(`pty-mcp sessions: ${errorMessage(err)}\n`);
+      return 1;
+    }
+    if (json) process.stdout.write(`${JSON.stringify({ daemon_running: false, sessions: [] })}\n`);
+    else process.stdout.write(`No pty-mcp daemon is running (${socketPath}).\n`);
+    return 0;
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ daemon_running: true, sessions })}\n`);
+    return 0;
+  }
+  if (sessions.length === 0) {
+    process.stdout.write("No persistent sessions.\n");
+    return 0;
+  }
+  const rows = [["ID", "NAME", "STATUS", "CLIENTS", "SIZE", "CREATED", "COMMAND"]];
+  for (const s of sessions) {
+    rows.push([s.id, s.name ?? "", status(s), String(s.clients), `${s.cols}x${s.rows}`, s.created_at.replace("T", " ").slice(0, 19), s.target]);
+  }
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
+  for (const r of rows) process.stdout.write(`${r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join("  ")}\n`);
+  return 0;
+}
+
+function status(s: SessionInfo): string {
+  if (s.is_alive) return s.state === "unknown" ? "running" : `running (${s.state})`;
+  if (!s.exit) return "ended";
+  return s.exit.signal ? `ended (${s.exit.signal})` : `ended (exit ${s.exit.code})`;
+}

@@ -1,0 +1,228 @@
+// A Transport over a daemon attachment: the MCP server mirrors a persistent session in an
+// ordinary `Session`, so every tool works alike on persistent and in-process sessions. The
+// mirror's cursors are the daemon's: its buffer starts at the attachment's cursor
+// (SessionInit.outputOffset) and jumps with the daemon when output was lost (restartAt).
+import { PtyError } from "../errors.ts";
+import type { OutputBuffer } from "../session/output-buffer.ts";
+import { Emitter, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport.ts";
+import type { DaemonClient } from "./client.ts";
+import type { AttachResult, Event } from "./protocol.ts";
+
+/** What the transport needs of the Session that mirrors it. */
+export interface MirrorTarget {
+  readonly buffer: OutputBuffer;
+  readMark: number;
+  resize(size: { cols: number; rows: number }): Promise<void>;
+}
+
+type Queued = { kind: "data"; bytes: Uint8Array } | { kind: "gap"; cursor: number } | { kind: "exit"; exit: TransportExit } | { kind: "resized"; size: { cols: number; rows: number } };
+
+export class DaemonTransport implements Transport {
+  readonly sessionId: string;
+  readonly attach: AttachResult;
+  readonly #client: DaemonClient;
+  readonly #data = new Emitter<Uint8Array>();
+  readonly #exit = new Emitter<TransportExit>();
+  readonly #disposables: Disposable[] = [];
+  /** Events that arrived before bind(); delivered in order by bind(). */
+  #queue: Queued[] | undefined = [];
+  #target: MirrorTarget | undefined;
+  /** Cursor after the last byte received. */
+  #cursor: number;
+  #size: { cols: number; rows: number };
+  #lflag: number | undefined;
+  #exited: TransportExit | undefined;
+  #detached = false;
+  #closing: Promise<void> | undefined;
+  readonly capabilities: TransportCapabilities;
+
+  private constructor(client: DaemonClient, sessionId: string, attach: AttachResult) {
+    this.#client = client;
+    this.sessionId = sessionId;
+    this.attach = attach;
+    this.#cursor = attach.from;
+    this.#size = { cols: attach.session.cols, rows: attach.session.rows };
+    this.capabilities = {
+      localFlags: () => (this.#exited ? undefined : this.#lflag),
+      signal: (name) => {
+        if (!this.#exited) void this.#client.request({ type: "signal", session: this.sessionId, signal: name }).catch(() => undefined);
+      },
+    };
+  }
+
+  /**
+   * Attaches to `sessionId` from `from` (default: the oldest byte the daemon holds). Events
+   * are held until `bind()` gives the transport its mirror Session.
+   */
+  static async attach(client: DaemonClient, sessionId: string, options: { from?: number } = {}): Promise<DaemonTransport> {
+    const early: Array<[Event, Uint8Array]> = [];
+    let transport: DaemonTransport | undefined;
+    // Subscribe before asking: output follows the reply at once.
+    const subscription = client.subscribe(sessionId, (event, body) => {
+      if (transport) transport.#onEvent(event, body);
+      else early.push([event, body]);
+    });
+    const lost = client.onClose((reason) => {
+      if (transport) transport.#lost(reason);
+    });
+    let attach: AttachResult;
+    try {
+      attach = await client.request({ type: "attach", session: sessionId, ...(options.from !== undefined ? { from: options.from } : {}) });
+    } catch (err) {
+      subscription[Symbol.dispose]();
+      lost[Symbol.dispose]();
+      throw err;
+    }
+    transport = new DaemonTransport(client, sessionId, attach);
+    transport.#disposables.push(subscription, lost);
+    for (const [event, body] of early) transport.#onEvent(event, body);
+    if (client.isClosed) transport.#lost("the connection closed");
+    return transport;
+  }
+
+  /** Connects the mirror Session: queued output, exit and resizes reach it now. */
+  bind(target: MirrorTarget): void {
+    this.#target = target;
+    const queue = this.#queue ?? [];
+    this.#queue = undefined;
+    for (const item of queue) this.#deliver(item);
+  }
+
+  get size(): { cols: number; rows: number } {
+    return { ...this.#size };
+  }
+
+  #push(item: Queued): void {
+    if (this.#queue) this.#queue.push(item);
+    else this.#deliver(item);
+  }
+
+  #deliver(item: Queued): void {
+    switch (item.kind) {
+      case "data":
+        this.#data.emit(item.bytes);
+        break;
+      case "gap":
+        this.#target?.buffer.restartAt(item.cursor);
+        break;
+      case "resized":
+        void this.#target?.resize(item.size);
+        break;
+      case "exit":
+        this.#exit.emit(item.exit);
+        break;
+    }
+  }
+
+  #onEvent(event: Event, body: Uint8Array): void {
+    if (this.#exited && event.type !== "closed") return;
+    switch (event.type) {
+      case "output": {
+        if (event.lflag !== undefined) this.#lflag = event.lflag;
+        let bytes = body;
+        if (event.cursor > this.#cursor) this.#push({ kind: "gap", cursor: event.cursor });
+        else if (event.cursor < this.#cursor) bytes = body.subarray(this.#cursor - event.cursor); // already have these
+        this.#cursor = event.cursor + body.length;
+        if (bytes.length > 0) this.#push({ kind: "data", bytes });
+        break;
+      }
+      case "exit": {
+        const exit: TransportExit = { code: event.code, signal: event.signal };
+        if (event.reason) exit.reason = event.reason;
+        this.#end(exit);
+        break;
+      }
+      case "resized":
+        this.#size = { cols: event.cols, rows: event.rows };
+        this.#push({ kind: "resized", size: { ...this.#size } });
+        break;
+      case "closed":
+        this.#end({ code: null, signal: null, reason: `the session was ${event.reason}` });
+        break;
+    }
+  }
+
+  #end(exit: TransportExit): void {
+    if (this.#exited) return;
+    this.#exited = exit;
+    this.#push({ kind: "exit", exit });
+  }
+
+  #lost(reason: string): void {
+    if (this.#detached) return;
+    this.#end({
+      code: null,
+      signal: null,
+      reason: `lost the connection to the pty-mcp daemon (${reason}); if the daemon still runs, reattach with create_local_session {session_id: "${this.sessionId}"}`,
+      errorCode: "DAEMON_UNAVAILABLE",
+    });
+  }
+
+  #readMark(): number | undefined {
+    const mark = this.#target?.readMark;
+    return mark !== undefined && mark >= 0 ? mark : undefined;
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    if (this.#exited) throw new PtyError(this.#exited.errorCode ?? "SESSION_CLOSED", `Session ${this.sessionId} has ended (${this.#exited.reason ?? "the program exited"}).`);
+    const mark = this.#readMark();
+    await this.#client.request({ type: "write", session: this.sessionId, ...(mark !== undefined ? { read_mark: mark } : {}) }, bytes);
+  }
+
+  resize(size: { cols: number; rows: number }): void {
+    if (this.#exited || (size.cols === this.#size.cols && size.rows === this.#size.rows)) return;
+    this.#size = { ...size };
+    void this.#client.request({ type: "resize", session: this.sessionId, ...size }).catch(() => undefined);
+  }
+
+  /** Ends the daemon's session (its PTY too). After detach() it only lets go. Resolves after onExit listeners ran. */
+  close(): Promise<void> {
+    return (this.#closing ??= (async () => {
+      try {
+        if (this.#detached || this.#exited?.errorCode === "DAEMON_UNAVAILABLE") return;
+        try {
+          const reply = await this.#client.request({ type: "close", session: this.sessionId });
+          this.#end(reply.exit ? { ...reply.exit } : { code: null, signal: null, reason: "closed" });
+        } catch (err) {
+          // Already gone in the daemon, or the daemon with it: either way the session is over.
+          if (!(err instanceof PtyError)) throw err;
+          this.#end({ code: null, signal: null, reason: err.message, errorCode: err.code === "DAEMON_UNAVAILABLE" ? "DAEMON_UNAVAILABLE" : undefined });
+        }
+      } finally {
+        this.#release();
+      }
+    })());
+  }
+
+  /** Stops following the session; the daemon keeps it running. Tells the daemon our read mark. */
+  async detach(): Promise<void> {
+    if (this.#detached) return;
+    this.#detached = true;
+    const mark = this.#readMark();
+    try {
+      if (!this.#exited || this.#exited.errorCode !== "DAEMON_UNAVAILABLE") {
+        await this.#client.request({ type: "detach", session: this.sessionId, ...(mark !== undefined ? { read_mark: mark } : {}) });
+      }
+    } catch {
+      // The daemon or the session is gone: nothing is attached any more.
+    } finally {
+      this.#release();
+    }
+  }
+
+  get isDetached(): boolean {
+    return this.#detached;
+  }
+
+  #release(): void {
+    for (const d of this.#disposables.splice(0)) d[Symbol.dispose]();
+  }
+
+  onData(listener: (bytes: Uint8Array) => void): Disposable {
+    return this.#data.on(listener);
+  }
+
+  onExit(listener: (exit: TransportExit) => void): Disposable {
+    return this.#exit.on(listener);
+  }
+}

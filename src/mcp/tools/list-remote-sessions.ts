@@ -1,0 +1,80 @@
+import { z } from "zod";
+import { listDaemonSessions } from "../../daemon/mirror.ts";
+import type { SessionInfo } from "../../daemon/protocol.ts";
+import { PtyError } from "../../errors.ts";
+import { int } from "../params.ts";
+import { defineTool } from "../tool.ts";
+
+const daemonSession = z.looseObject({
+  session_id: z.string(),
+  name: z.string().optional(),
+  type: z.string(),
+  target: z.string(),
+  pid: z.number().optional(),
+  is_alive: z.boolean(),
+  exit_code: z.number().nullable().optional(),
+  exit_signal: z.string().optional(),
+  state: z.string(),
+  created_at: z.string(),
+  last_used: z.string(),
+  exited_at: z.string().optional(),
+  expires_at: z.string().optional(),
+  cols: z.number(),
+  rows: z.number(),
+  cursor: z.number(),
+  cursor_start: z.number(),
+  clients: z.number(),
+  attached_here: z.boolean(),
+});
+
+export const listRemoteSessions = defineTool({
+  name: "list_remote_sessions",
+  title: "List persistent sessions",
+  description:
+    "Persistent sessions held by a pty-mcp daemon, running and recently ended (kept 24 h with their exit code), whoever started them. " +
+    "Without host: the local daemon (nothing is started just to list). Reattach to one with create_local_session {session_id}.",
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  input: z.object({
+    host: z.string().min(1).optional().describe("Remote host (SSH) whose daemon to list; omit for the local daemon."),
+    user: z.string().optional().describe("SSH user for host."),
+    port: int(1, 65535).optional().describe("SSH port for host."),
+    status: z.enum(["running", "exited", "all"]).optional().describe("Which sessions: running, exited or all (default)."),
+  }),
+  output: z.looseObject({ host: z.string(), daemon_running: z.boolean(), sessions: z.array(daemonSession) }),
+  async run(input, { sessions: registry }) {
+    if (input.host !== undefined) {
+      throw new PtyError("INVALID_ARGUMENT", `Listing the persistent sessions of a remote host (${input.host}) needs persistent SSH sessions, which this build does not have yet (issue 7). Omit host to list the local daemon's sessions.`);
+    }
+    const { sessions, running } = await listDaemonSessions();
+    const status = input.status ?? "all";
+    const chosen = sessions.filter((s) => status === "all" || (status === "running") === s.is_alive);
+    return { host: "localhost", daemon_running: running, sessions: chosen.map((s) => describe(s, registry.get(s.id) !== undefined)) };
+  },
+});
+
+function describe(info: SessionInfo, attachedHere: boolean): z.input<typeof daemonSession> {
+  const out: z.input<typeof daemonSession> = {
+    session_id: info.id,
+    type: info.type,
+    target: info.target,
+    is_alive: info.is_alive,
+    state: info.state,
+    created_at: info.created_at,
+    last_used: info.last_used,
+    cols: info.cols,
+    rows: info.rows,
+    cursor: info.end,
+    cursor_start: info.start,
+    clients: info.clients,
+    attached_here: attachedHere,
+  };
+  if (info.name) out.name = info.name;
+  if (info.pid !== undefined) out.pid = info.pid;
+  if (info.exit) {
+    out.exit_code = info.exit.code;
+    if (info.exit.signal) out.exit_signal = info.exit.signal;
+  }
+  if (info.exited_at) out.exited_at = info.exited_at;
+  if (info.expires_at) out.expires_at = info.expires_at;
+  return out;
+}
