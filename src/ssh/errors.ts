@@ -31,7 +31,9 @@ export function mapConnectError(err: unknown, hop: HopLabel, triedMethods: reado
     const skipped = skippedKeys.length > 0 ? ` Skipped keys: ${skippedKeys.join("; ")}.` : "";
     const hint = skippedKeys.some((s) => s.includes("encrypted"))
       ? " Give the key's passphrase (passphrase parameter) or load the key into ssh-agent."
-      : " Check the user name, load the key into ssh-agent or pass key_path, or give password.";
+      : triedMethods.includes("password") || triedMethods.includes("keyboard-interactive")
+        ? " Check the user name and the password, or use a key (key_path, ssh-agent)."
+        : " Check the user name, load the key into ssh-agent or pass key_path, or give password.";
     return new PtyError("SSH_AUTH_FAILED", `Authentication to ${where} failed (tried: ${tried}).${skipped}${hint}`, false, {
       cause: err,
       details: skippedKeys.length > 0 ? { tried_methods: [...triedMethods], skipped_keys: [...skippedKeys] } : { tried_methods: [...triedMethods] },

@@ -363,7 +363,16 @@ async function loadIdentity(file: string, options: SshSessionOptions): Promise<{
   const plain = utils.parseKey(data);
   if (!(plain instanceof Error)) return plain.isPrivateKey() ? { key: plain } : { skip: "not a private key" };
   if (!/encrypted|passphrase/i.test(plain.message)) return { skip: "unsupported key format" };
-  const passphrase = options.passphrase ?? (await options.askPassphrase?.(file));
+  let passphrase = options.passphrase;
+  if (passphrase === undefined && options.askPassphrase !== undefined) {
+    try {
+      passphrase = await options.askPassphrase(file);
+    } catch (err) {
+      // Say why the human was not asked (no dialog, cancelled, timed out); the message holds no secret.
+      const why = (err instanceof Error ? err.message : String(err)).split(/(?<=\.) /)[0] ?? "";
+      return { skip: `encrypted, asking for the passphrase failed: ${why.replace(/\.$/, "")}` };
+    }
+  }
   if (passphrase === undefined) return { skip: "encrypted, no passphrase given" };
   const key = utils.parseKey(data, passphrase);
   // ssh2 reports a wrong passphrase as a decrypt/parse error; never echo the passphrase.
@@ -456,6 +465,9 @@ class SshShell implements SshTransport {
     channel.on("data", deliver);
     channel.stderr.on("data", deliver);
     channel.on("exit", (code: number | null, signal?: string) => {
+      // After our own close the server may or may not get to report the SIGHUP it sent the
+      // shell before the connection ends; a hang-up we asked for reports no status, always.
+      if (this.#closing !== undefined) return;
       if (typeof code === "number") this.#exitCode = code;
       if (typeof signal === "string") this.#exitSignal = signal;
     });

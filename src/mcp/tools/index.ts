@@ -3,6 +3,7 @@ import type { Tool } from "../tool.ts";
 import { closeSession } from "./close-session.ts";
 import { createLocalSession } from "./create-local-session.ts";
 import { createSerialSession } from "./create-serial-session.ts";
+import { createSshSession } from "./create-ssh-session.ts";
 import { detachSession } from "./detach-session.ts";
 import { getSessionState } from "./get-session-state.ts";
 import { listRemoteSessions } from "./list-remote-sessions.ts";
@@ -18,6 +19,7 @@ import { sendSecret } from "./send-secret.ts";
 
 export const tools = [
   createLocalSession,
+  createSshSession,
   createSerialSession,
   listSerialPorts,
   sendInput,
