@@ -301,10 +301,12 @@ describe("persistent sessions (daemon)", () => {
     expect(echo).toMatchObject({ matched: true, is_alive: true });
   }, 60_000);
 
-  test("an ended session keeps its exit code for reattach, then the retention time removes it", async () => {
+  test("an ended session keeps its exit code for reattach, then the retention time removes it; a running one with no client is never reaped", async () => {
     const rt = runtimeDir();
     const env = { PTY_MCP_DAEMON_RETENTION: "4" };
     const h1 = await server(rt, env);
+    const worker = await h1.call<Json>("create_local_session", { command: "sh -c 'while :; do read line; echo got $line; done'", persistent: true });
+    await h1.call("detach_session", { session_id: worker.session_id });
     const s = await h1.call<Json>("create_local_session", { command: "sh -c 'echo bye; exit 3'", persistent: true });
     const id = s.session_id as string;
     const end = await h1.call<Json>("read_output", { session_id: id, wait_for: "never printed", timeout: 10 });
@@ -318,8 +320,32 @@ describe("persistent sessions (daemon)", () => {
     expect((await h2.call<Json>("read_output", { session_id: id, since_cursor: 0 })).output).toBe("bye\n");
     const listed = await h2.call<{ sessions: Json[] }>("list_remote_sessions", { status: "exited" });
     expect(listed.sessions).toEqual([expect.objectContaining({ session_id: id, is_alive: false, exit_code: 3, exited_at: expect.any(String), expires_at: expect.any(String) })]);
-    await until(async () => (await h2.call<{ sessions: Json[] }>("list_remote_sessions", {})).sessions.length === 0, "retention to remove the session", 30_000);
+    await h2.call("detach_session", { session_id: id });
+    await until(async () => (await h2.call<{ sessions: Json[] }>("list_remote_sessions", { status: "exited" })).sessions.length === 0, "retention to remove the session", 30_000);
     expect((await h2.callError("create_local_session", { session_id: id })).code).toBe("SESSION_NOT_FOUND");
+    // The worker outlived the retention time with nobody attached, and still works.
+    const running = await h2.call<{ sessions: Json[] }>("list_remote_sessions", {});
+    expect(running.sessions).toEqual([expect.objectContaining({ session_id: worker.session_id, is_alive: true, clients: 0 })]);
+    await h2.call("create_local_session", { session_id: worker.session_id });
+    const r = await h2.call<Json>("send_input", { session_id: worker.session_id, input: "ping", wait_for: "^got ping$" });
+    expect(r).toMatchObject({ matched: true, is_alive: true });
+  }, 60_000);
+
+  test("a flood bigger than the ring buffer: the mirror's cursors stay the daemon's and lost output is reported", async () => {
+    const rt = runtimeDir();
+    const h = await server(rt);
+    const s = await h.call<Json>("create_local_session", { ...plainBash, persistent: true });
+    const id = s.session_id as string;
+    await h.call("read_output", { session_id: id, wait_for: "^\\$ $", timeout: 10 });
+    const r = await h.call<Json>("send_input", { session_id: id, input: "head -c 12000000 /dev/zero | tr '\\0' x; echo; echo FLOOD-DONE", wait_for: "^FLOOD-DONE$", wait_for_timeout: 120 });
+    expect(r).toMatchObject({ matched: true, match_line: "FLOOD-DONE", is_truncated: true });
+    await h.call("read_output", { session_id: id, wait_for: "^\\$ $", timeout: 10 });
+    const state = await h.call<Json>("get_session_state", { session_id: id });
+    const remote = await h.call<{ sessions: Json[] }>("list_remote_sessions", {});
+    expect(remote.sessions[0]!.cursor).toBe(state.cursor);
+    expect(state.cursor as number).toBeGreaterThan(12_000_000);
+    const old = await h.call<Json>("read_output", { session_id: id, since_cursor: 0, max_bytes: 10 });
+    expect(old).toMatchObject({ is_truncated: true, output: "xxxxxxxxxx" });
   }, 60_000);
 
   test("attach: a human in a real terminal sees the screen, types alongside the agent, the size follows the window, ctrl+] d detaches", async () => {

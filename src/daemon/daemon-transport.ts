@@ -214,6 +214,11 @@ export class DaemonTransport implements Transport {
     return this.#detached;
   }
 
+  /** False once the daemon connection is gone (the mirror only has what it received). */
+  get isConnected(): boolean {
+    return !this.#detached && this.#exited?.errorCode !== "DAEMON_UNAVAILABLE" && !this.#client.isClosed;
+  }
+
   #release(): void {
     for (const d of this.#disposables.splice(0)) d[Symbol.dispose]();
   }

@@ -4,7 +4,7 @@
 import { resolve } from "node:path";
 import { PtyError } from "../errors.ts";
 import type { SessionRegistry } from "../session/registry.ts";
-import { Session } from "../session/session.ts";
+import { Session, type SessionType } from "../session/session.ts";
 import { VERSION } from "../version.ts";
 import { connectDaemon, isNotRunning, type DaemonClient } from "./client.ts";
 import { DaemonTransport } from "./daemon-transport.ts";
@@ -67,7 +67,7 @@ export async function createPersistentLocal(registry: SessionRegistry, options: 
     record: options.record ? resolve(options.record) : undefined,
   });
   try {
-    return await mirror(registry, client, info.id, 0);
+    return await mirrorDaemonSession(registry, client, info.id, { from: 0 });
   } catch (err) {
     // Mirroring failed: do not leave an orphan running in the daemon.
     await client.request({ type: "close", session: info.id }).catch(() => undefined);
@@ -82,26 +82,37 @@ export async function reattachPersistent(registry: SessionRegistry, id: string):
     if (!(existing.transport instanceof DaemonTransport)) {
       throw new PtyError("NOT_PERSISTENT", `Session ${id} is an in-process session of this server, not a persistent one; use it directly.`);
     }
-    if (!existing.transport.isDetached && existing.isAlive) {
+    if (!existing.transport.isDetached && existing.transport.isConnected) {
       return { session: existing, info: existing.transport.attach.session, reattached: false };
     }
-    // A mirror that lost the daemon: drop it and attach afresh.
-    registry.remove(id);
-    await existing.close().catch(() => undefined);
+  } else {
+    registry.assertCapacity();
   }
-  registry.assertCapacity();
   const client = await daemonClient();
-  const mirrored = await mirror(registry, client, id, undefined);
+  // A mirror that lost its daemon stays readable until the new attachment replaces it.
+  const mirrored = await mirrorDaemonSession(registry, client, id);
+  if (existing) await existing.close().catch(() => undefined);
   return { ...mirrored, reattached: true };
 }
 
-async function mirror(registry: SessionRegistry, client: DaemonClient, id: string, from: number | undefined): Promise<{ session: Session; info: SessionInfo }> {
-  const transport = await DaemonTransport.attach(client, id, from === undefined ? {} : { from });
+/**
+ * Attaches to session `id` of the daemon behind `client` and adds its mirror to `registry`
+ * (replacing a stale mirror of the same id). Resolves once the mirror holds everything the
+ * daemon held at attach time. `from` defaults to the oldest byte the daemon holds; `type` and
+ * `target` let a remote daemon's session (issue 7) describe itself.
+ */
+export async function mirrorDaemonSession(
+  registry: SessionRegistry,
+  client: DaemonClient,
+  id: string,
+  options: { from?: number; type?: SessionType; target?: string } = {},
+): Promise<{ session: Session; info: SessionInfo }> {
+  const transport = await DaemonTransport.attach(client, id, options.from === undefined ? {} : { from: options.from });
   const info = transport.attach.session;
   const session = new Session({
     id: info.id,
-    type: "local",
-    target: info.target,
+    type: options.type ?? "local",
+    target: options.target ?? info.target,
     name: info.name,
     transport,
     size: { cols: info.cols, rows: info.rows },
