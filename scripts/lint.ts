@@ -35,7 +35,7 @@ for (const rule of rules) {
   }
 }
 // Server code must not write to stdout: it carries the MCP protocol.
-for (const file of new Glob("src/{mcp,session,terminal,local,ssh,serial}/**/*.ts").scanSync({ cwd: root })) {
+for (const file of new Glob("src/{mcp,session,terminal,local,ssh,serial,daemon}/**/*.ts").scanSync({ cwd: root })) {
   if (file.endsWith(".test.ts")) continue;
   readFileSync(join(root, file), "utf8").split("\n").forEach((line, i) => {
     if (/console\.log\(|process\.stdout\.write\(/.test(line)) {
