@@ -12,7 +12,7 @@ Usage:
   pty-mcp sessions [--json]               list the daemon's sessions
   pty-mcp attach ID                       attach your terminal to a persistent session
                                           (detach: ctrl+] then d)
-  pty-mcp deploy HOST [--user U] [--path P]
+  pty-mcp deploy HOST [--user U] [--port N] [--path P]
                                           copy this binary to a host over SSH
   pty-mcp audit init|enable|disable|serve|verify
   pty-mcp ai-tmux server|client|list      compatibility aliases
@@ -30,10 +30,11 @@ const ROLES: Record<string, () => Promise<Role>> = {
   client: async () => (await import("./cli/client.ts")).main,
   sessions: async () => (await import("./cli/sessions.ts")).main,
   attach: async () => (await import("./cli/attach.ts")).main,
+  deploy: async () => (await import("./cli/deploy.ts")).main,
 };
 
 /** Roles named in SPEC §1 that this build does not have yet. */
-const PLANNED = new Set(["deploy"]);
+const PLANNED = new Set<string>([]);
 
 async function run(argv: string[]): Promise<number> {
   let args = argv;

@@ -68,6 +68,33 @@ const PASSPHRASE_PROMPT_MS = 300_000;
 
 /** Connect (through every hop), authenticate, open the shell. Throws PtyError. */
 export async function openSshTransport(options: SshSessionOptions): Promise<SshTransport> {
+  const connection = await connectSsh(options);
+  try {
+    const channel = await openChannel(connection.client, options, connection.resolved);
+    return new SshShell(channel, connection.clients, connection.resolved, connection);
+  } catch (err) {
+    connection.end();
+    throw err;
+  }
+}
+
+/** An authenticated SSH connection (every hop) with no channel open yet: exec and SFTP for deploy and the remote daemon. */
+export interface SshConnection {
+  /** The final hop's client. */
+  readonly client: Client;
+  /** Every hop's client, first hop first. */
+  readonly clients: Client[];
+  /** `user@hostname:port` of the final hop. */
+  readonly target: string;
+  readonly resolved: SshTarget;
+  readonly hostKey: HostKeyInfo;
+  readonly authMethod: string;
+  /** Closes every hop. */
+  end(): void;
+}
+
+/** Connect (through every hop) and authenticate, the way openSshTransport does, without opening a channel. Throws PtyError. */
+export async function connectSsh(options: Omit<SshSessionOptions, "cols" | "rows">): Promise<SshConnection> {
   const target = resolveSshConfig(options.host, {
     ...(options.user === undefined ? {} : { user: options.user }),
     ...(options.port === undefined ? {} : { port: options.port }),
@@ -93,8 +120,17 @@ export async function openSshTransport(options: SshSessionOptions): Promise<SshT
       clients.push(last.client);
     }
     const final = last as Connected;
-    const channel = await openChannel(final.client, options, target);
-    return new SshShell(channel, clients, target, final);
+    return {
+      client: final.client,
+      clients,
+      target: `${target.user}@${target.hostname}:${target.port}`,
+      resolved: target,
+      hostKey: final.hostKey,
+      authMethod: final.authMethod,
+      end: () => {
+        for (const client of [...clients].reverse()) client.end();
+      },
+    };
   } catch (err) {
     for (const client of clients.reverse()) client.end();
     throw err;
@@ -154,7 +190,7 @@ interface AuthStep {
   make(username: string): AnyAuthMethod | Promise<AnyAuthMethod | undefined> | undefined;
 }
 
-async function connectHop(hop: SshTarget, sock: Duplex | undefined, options: SshSessionOptions, isFinal: boolean, via: string | undefined): Promise<Connected> {
+async function connectHop(hop: SshTarget, sock: Duplex | undefined, options: Omit<SshSessionOptions, "cols" | "rows">, isFinal: boolean, via: string | undefined): Promise<Connected> {
   const label = hopLabel(hop, via);
   const keyName = hop.hostKeyAlias ?? hop.hostname;
   const knownFiles = [...hop.userKnownHostsFiles, ...hop.globalKnownHostsFiles];
@@ -304,7 +340,7 @@ async function connectHop(hop: SshTarget, sock: Duplex | undefined, options: Ssh
 }
 
 /** Auth in OpenSSH's order; secrets only flow into ssh2, never into labels. */
-function authSteps(hop: SshTarget, options: SshSessionOptions, isFinal: boolean, skipped: string[]): AuthStep[] {
+function authSteps(hop: SshTarget, options: Omit<SshSessionOptions, "cols" | "rows">, isFinal: boolean, skipped: string[]): AuthStep[] {
   const steps: AuthStep[] = [];
   const agentSocket = hop.identityAgent ?? process.env.SSH_AUTH_SOCK;
   if (hop.pubkeyAuthentication && agentSocket !== undefined && agentSocket !== "none" && agentSocket.length > 0 && existsSync(agentSocket)) {
@@ -353,7 +389,7 @@ function authSteps(hop: SshTarget, options: SshSessionOptions, isFinal: boolean,
   return steps;
 }
 
-async function loadIdentity(file: string, options: SshSessionOptions): Promise<{ key: ParsedKey } | { skip: string }> {
+async function loadIdentity(file: string, options: Omit<SshSessionOptions, "cols" | "rows">): Promise<{ key: ParsedKey } | { skip: string }> {
   let data: Buffer;
   try {
     data = readFileSync(file);
@@ -446,7 +482,7 @@ class SshShell implements SshTransport {
   #closing: Promise<void> | undefined;
   #exitWaiters: (() => void)[] = [];
 
-  constructor(channel: ClientChannel, clients: Client[], target: SshTarget, final: Connected) {
+  constructor(channel: ClientChannel, clients: Client[], target: SshTarget, final: { hostKey: HostKeyInfo; authMethod: string }) {
     this.#channel = channel;
     this.#clients = clients;
     this.target = `${target.user}@${target.hostname}:${target.port}`;
