@@ -73,7 +73,7 @@ describe("ssh sessions through the binary", () => {
     expect(Object.keys(tool?.inputSchema.properties ?? {}).sort()).toEqual(
       [
         "host", "user", "port", "password", "key_path", "passphrase", "ignore_host_key", "accept_host_key", "jump", "command", "connect_timeout",
-        "persistent", "session_id", "name", "cols", "rows", "log_file", "log_max_size", "log_max_files", "record", "auto_pager",
+        "persistent", "session_id", "shell_integration", "name", "cols", "rows", "log_file", "log_max_size", "log_max_files", "record", "auto_pager",
       ].sort(),
     );
     expect(tool?.inputSchema.required).toEqual(["host"]);

@@ -185,6 +185,8 @@ export class Daemon {
       cols: request.cols,
       rows: request.rows,
       sinks,
+      // The markers flow to every attached mirror with the raw bytes: each knows completion exactly.
+      shellIntegration: request.shell_integration,
       persistent: true,
     });
     const hosted: Hosted = { session, attachments: new Set(), readMark: 0, autoPager: request.auto_pager ?? false, queue: Promise.resolve(), disposables: [] };
@@ -255,6 +257,7 @@ export class Daemon {
     if (hosted.exitedAt) info.exited_at = hosted.exitedAt.toISOString();
     if (hosted.expiresAt) info.expires_at = hosted.expiresAt.toISOString();
     if (hosted.logFile) info.log_file = hosted.logFile;
+    if (session.details.shell === "bash" || session.details.shell === "zsh") info.shell = session.details.shell;
     return info;
   }
 

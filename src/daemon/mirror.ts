@@ -40,6 +40,7 @@ export interface PersistentCreateOptions {
   cols: number;
   rows: number;
   autoPager?: boolean;
+  shellIntegration?: boolean;
   logFile?: string;
   logMaxSize?: number;
   logMaxFiles?: number;
@@ -61,6 +62,7 @@ export async function createPersistentLocal(registry: SessionRegistry, options: 
     cols: options.cols,
     rows: options.rows,
     auto_pager: options.autoPager,
+    shell_integration: options.shellIntegration,
     log_file: options.logFile ? resolve(options.logFile) : undefined,
     log_max_size: options.logMaxSize,
     log_max_files: options.logMaxFiles,
@@ -120,7 +122,7 @@ export async function mirrorDaemonSession(
     persistent: true,
     outputOffset: transport.attach.from,
     // The daemon's facts win over the mirror's own (get_session_state merges details last).
-    details: { ...(info.pid !== undefined ? { pid: info.pid } : {}), created_at: info.created_at },
+    details: { ...(info.pid !== undefined ? { pid: info.pid } : {}), ...(info.shell ? { shell: info.shell } : {}), created_at: info.created_at },
   });
   session.readMark = Math.min(info.end, Math.max(session.readMark, info.read_mark));
   transport.bind(session);

@@ -168,6 +168,8 @@ export const requestSchema = z.discriminatedUnion("type", [
     name: z.string().max(200).optional(),
     ...size,
     auto_pager: z.boolean().optional(),
+    /** Hook bash/zsh (OSC 133 markers in the output, default true); older daemons ignore it. */
+    shell_integration: z.boolean().optional(),
     log_file: z.string().optional(),
     log_max_size: z.number().min(0).optional(),
     log_max_files: z.number().int().min(1).optional(),
@@ -232,6 +234,8 @@ export interface SessionInfo {
   state: "at_prompt" | "password_prompt" | "confirmation" | "pager" | "running" | "unknown";
   last_prompt?: string;
   auto_pager: boolean;
+  /** The shell the daemon hooked for shell integration, if any. */
+  shell?: "bash" | "zsh";
   /** Where the daemon writes the log file, if one was asked for. */
   log_file?: string;
 }

@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
+import { BASH_INLINE_HOOK, hookScript } from "../session/shell-hooks.ts";
 
 export interface InstrumentedShell {
   shell: "bash" | "zsh";
@@ -14,32 +15,6 @@ export interface InstrumentedShell {
   /** Removes the generated files. Safe to call twice. */
   cleanup(): void;
 }
-
-// bash: D (with $?) first in PROMPT_COMMAND, so it sees the command's status; PS1 wrapped in A…B last,
-// after anything of the user's that rebuilds PS1 (git prompts, starship); C from PS0 (bash ≥ 4.4),
-// which is shown after a command line is read and before it runs.
-const BASH_HOOK = String.raw`
-__ptymcp_status() { local s=$?; printf '\033]133;D;%s\007' "$s"; return $s; }
-__ptymcp_ps1() {
-  case "$PS1" in *'133;B'*) ;; *) PS1='\[\033]133;A\007\]'"$PS1"'\[\033]133;B\007\]' ;; esac
-  case "$PS0" in *'133;C'*) ;; *) PS0="$PS0"'\033]133;C\007' ;; esac
-}
-PROMPT_COMMAND="__ptymcp_status;\${PROMPT_COMMAND:+\$PROMPT_COMMAND;}__ptymcp_ps1"
-`.replaceAll("\\${", "${").replaceAll("\\$PROMPT", "$PROMPT");
-
-/** The same hook as one PROMPT_COMMAND line, for `bash --norc` (no rc file to put functions in). */
-const BASH_INLINE_HOOK =
-  `printf '\\033]133;D;%s\\007' "$?"; export -n PROMPT_COMMAND PS0 2>/dev/null; ` +
-  `case "$PS1" in *'133;B'*) ;; *) PS1='\\[\\033]133;A\\007\\]'"$PS1"'\\[\\033]133;B\\007\\]' ;; esac; ` +
-  `case "$PS0" in *'133;C'*) ;; *) PS0="$PS0"'\\033]133;C\\007' ;; esac`;
-
-const ZSH_HOOK = String.raw`
-__ptymcp_precmd() { local s=$?; print -n "\e]133;D;$s\a"; [[ "$PS1" == *'133;B'* ]] || PS1=$'%{\e]133;A\a%}'"$PS1"$'%{\e]133;B\a%}'; return $s; }
-__ptymcp_preexec() { print -n "\e]133;C\a"; }
-typeset -ga precmd_functions preexec_functions
-precmd_functions=(__ptymcp_precmd $precmd_functions)
-preexec_functions+=(__ptymcp_preexec)
-`;
 
 /** Instruments `argv` when it starts an interactive bash or zsh; undefined for anything else (it falls back to heuristics). */
 export function instrumentShell(argv: readonly string[], env: Record<string, string | undefined> = {}): InstrumentedShell | undefined {
@@ -77,7 +52,7 @@ function instrumentBash(path: string, args: string[], home: string, userCommand:
   const file = join(dir, "bashrc");
   const userRc = rcfile ?? join(home, ".bashrc");
   const source = `if [ -f ${shellQuote(userRc)} ]; then . ${shellQuote(userRc)}; fi\n`;
-  writeFileSync(file, `# pty-mcp shell integration (generated, removed when the session ends)\n${source}${BASH_HOOK}`, { mode: 0o600 });
+  writeFileSync(file, `# pty-mcp shell integration (generated, removed when the session ends)\n${source}${hookScript("bash")}`, { mode: 0o600 });
   return { shell: "bash", argv: [path, ...kept, "--rcfile", file], env: {}, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -93,7 +68,7 @@ function instrumentZsh(path: string, args: string[], home: string): Instrumented
   // .zshrc is the last file an interactive shell reads before its first prompt: hook, then give ZDOTDIR back.
   writeFileSync(
     join(dir, ".zshrc"),
-    `${passThrough(".zshrc")}${ZSH_HOOK}\nZDOTDIR=$__PTYMCP_USER_ZDOTDIR; unset __PTYMCP_USER_ZDOTDIR __ptymcp_zd\n`,
+    `${passThrough(".zshrc")}${hookScript("zsh")}ZDOTDIR=$__PTYMCP_USER_ZDOTDIR; unset __PTYMCP_USER_ZDOTDIR __ptymcp_zd\n`,
     { mode: 0o600 },
   );
   return {

@@ -6,6 +6,7 @@ import { cleanText, displayedLine, stripAnsi } from "../terminal/ansi.ts";
 import { Screen, type ScreenSnapshot } from "../terminal/screen.ts";
 import { classify, isPagerLine, joinPages, type Classification, type SessionState } from "./classifier.ts";
 import { resolveKey } from "./keys.ts";
+import { typedHook, type HookedShell } from "./shell-hooks.ts";
 import { ShellMarkerParser, type ShellMarker } from "./shell-markers.ts";
 import { compilePatterns, firstMatch } from "./matcher.ts";
 import { bufferSizeFromEnv, OutputBuffer } from "./output-buffer.ts";
@@ -120,6 +121,17 @@ const PROGRESS_INTERVAL_MS = 5000;
 const MAX_PARTIAL_LINE = 64 * 1024;
 const TAIL_BYTES = 4096;
 const AUTO_PAGER_DELAY_MS = 20;
+/** installShellHook: longest wait for the first prompt (a slow ~/.bashrc: nvm, conda) before typing the hook. */
+const HOOK_PROMPT_TIMEOUT_MS = 10_000;
+/** installShellHook: a recognised prompt quiet this long is a shell waiting for a line. */
+const HOOK_PROMPT_QUIET_MS = 50;
+/** installShellHook: output quiet this long (a prompt the classifier does not know) is one too. */
+const HOOK_IDLE_QUIET_MS = 400;
+/** installShellHook: longest wait for the hooked prompt after typing the hook; then the held output is let through. */
+const HOOK_TIMEOUT_MS = 5000;
+/** installShellHook: held output beyond this means the hook went wrong; it is let through. */
+const HOOK_MAX_HELD = 256 * 1024;
+const B_MARKER = "\x1b]133;B";
 
 const encoder = new TextEncoder();
 
@@ -167,6 +179,13 @@ export class Session {
     commandRunning: false,
     lastExitCode: undefined as number | undefined,
   };
+
+  /**
+   * While installShellHook's line is being typed and run: output held back from the buffer, up to
+   * the hooked prompt's B marker (then dropped: the echo of the line, the second prompt), or let
+   * through whole if the hook never answers.
+   */
+  #gate: { chunks: Uint8Array[]; length: number; parser: ShellMarkerParser; done: (hooked: boolean) => void } | undefined;
 
   constructor(init: SessionInit) {
     this.id = init.id;
@@ -217,6 +236,10 @@ export class Session {
 
   #onData(bytes: Uint8Array): void {
     if (this.#closed) return;
+    if (this.#gate) {
+      this.#gateData(bytes);
+      return;
+    }
     this.buffer.append(bytes);
     this.#lastOutputAt = performance.now();
     const markers = this.#markers.push(bytes, this.buffer.end);
@@ -254,6 +277,86 @@ export class Session {
     }
   }
 
+  /**
+   * Hooks a shell we can only type into (an SSH login shell known to be bash or zsh): waits for
+   * its first prompt, types the hook line (src/session/shell-hooks.ts) and holds the output back
+   * until the hooked prompt arrives. Then the held bytes — the line's echo, the second prompt —
+   * are dropped and the stream resumes at that prompt's B marker: the buffer, screen, logs and
+   * results read as if the hook had never been typed, and the shell's history forgets it too.
+   * True once the session is hooked; false (nothing typed, or the held output let through
+   * unchanged) when no prompt came, the program asks for something (a password, a menu), the
+   * hook did not answer within HOOK_TIMEOUT_MS, or the session ended. Typed straight to the
+   * transport: it is not the agent's input (no input hooks, no audit entry).
+   */
+  async installShellHook(shell: HookedShell, options: { signal?: AbortSignal; promptTimeoutMs?: number; timeoutMs?: number } = {}): Promise<boolean> {
+    if (this.#shell.active) return true;
+    if (this.#gate || !this.isAlive) return false;
+    if (!(await this.#awaitFirstPrompt(shell, options.promptTimeoutMs ?? HOOK_PROMPT_TIMEOUT_MS, options.signal))) return false;
+    const hooked = new Promise<boolean>((resolve) => {
+      this.#gate = { chunks: [], length: 0, parser: new ShellMarkerParser(), done: resolve };
+    });
+    const timer = setTimeout(() => this.#openGate(false), options.timeoutMs ?? HOOK_TIMEOUT_MS);
+    const abort = () => this.#openGate(false);
+    options.signal?.addEventListener("abort", abort, { once: true });
+    try {
+      await this.transport.write(encoder.encode(`${typedHook(shell)}\r`));
+    } catch {
+      this.#openGate(false);
+    }
+    try {
+      return await hooked;
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", abort);
+    }
+  }
+
+  /** Output, then quiet at something that is a shell's prompt (or at least no question). */
+  async #awaitFirstPrompt(shell: HookedShell, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      if (!this.isAlive || signal?.aborted) return false;
+      const quiet = this.quietMs();
+      const now = performance.now();
+      if (this.#lastOutputAt > 0 && quiet >= HOOK_PROMPT_QUIET_MS) {
+        const state = this.classify().state;
+        // A question (password, yes/no, a pager, zsh's new-user menu) must not get the hook as its answer.
+        if (state === "password_prompt" || state === "confirmation" || state === "pager") return false;
+        if (shell === "zsh" && /zsh-newuser-install/.test(this.tailText())) return false;
+        if (state === "at_prompt" || quiet >= HOOK_IDLE_QUIET_MS) return true;
+      }
+      if (now >= deadline) return false;
+      const wake = this.#lastOutputAt > 0 ? (quiet < HOOK_PROMPT_QUIET_MS ? HOOK_PROMPT_QUIET_MS : HOOK_IDLE_QUIET_MS) - quiet : deadline - now;
+      await this.changed(Math.max(1, Math.min(deadline - now, wake)), signal);
+    }
+  }
+
+  #gateData(bytes: Uint8Array): void {
+    const gate = this.#gate!;
+    gate.chunks.push(bytes);
+    gate.length += bytes.length;
+    const b = gate.parser.push(bytes, gate.length).find((m) => m.kind === "B");
+    if (!b) {
+      if (gate.length > HOOK_MAX_HELD) this.#openGate(false);
+      return;
+    }
+    const held = concatBytes(gate.chunks);
+    const text = new TextDecoder("latin1").decode(held.subarray(0, b.cursor));
+    const from = text.lastIndexOf(B_MARKER);
+    this.#gate = undefined;
+    this.#onData(held.subarray(Math.max(0, from)));
+    gate.done(true);
+  }
+
+  /** Ends a gate without a hooked prompt: everything held goes through as it came. */
+  #openGate(hooked: boolean): void {
+    const gate = this.#gate;
+    if (!gate) return;
+    this.#gate = undefined;
+    if (gate.length > 0) this.#onData(concatBytes(gate.chunks));
+    gate.done(hooked);
+  }
+
   /** Shell integration facts for get_session_state. */
   get shellIntegration(): { active: boolean; lastExitCode: number | undefined } {
     return { active: this.#shell.active, lastExitCode: this.#shell.lastExitCode };
@@ -261,6 +364,7 @@ export class Session {
 
   #onExit(exit: TransportExit): void {
     if (this.#exit) return;
+    this.#openGate(false);
     this.#exit = exit;
     for (const sink of this.#sinks) void sink.close();
     this.#wake();
@@ -691,6 +795,7 @@ export class Session {
   /** Ends the program or connection; output stays readable until the registry drops the session. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#openGate(false);
     this.#closed = true;
     if (this.#pagerTimer) clearTimeout(this.#pagerTimer);
     try {
@@ -702,6 +807,17 @@ export class Session {
       this.#wake();
     }
   }
+}
+
+function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 const decoder = new TextDecoder();

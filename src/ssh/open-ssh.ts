@@ -4,6 +4,7 @@ import type { OutputSink } from "../record/sink.ts";
 import { askSecret } from "../secrets/ask-secret.ts";
 import type { SessionRegistry } from "../session/registry.ts";
 import { Session } from "../session/session.ts";
+import { hookableShell } from "../session/shell-hooks.ts";
 import { openSshTransport, type SshSessionOptions, type SshTransport } from "./ssh-transport.ts";
 
 /**
@@ -22,7 +23,12 @@ export interface OpenSshOptions {
   sinks: OutputSink[];
   /** Cancels a passphrase prompt shown to the human (the tool call's signal). */
   signal?: AbortSignal;
+  /** Hook a bash/zsh login shell for exact completion and exit codes (default true; never with `command`). */
+  shellIntegration?: boolean;
 }
+
+/** Longest wait for the exec channel that reads the login shell ($SHELL). */
+const LOGIN_SHELL_TIMEOUT_MS = 3000;
 
 /**
  * Asks the human for an encrypted key's passphrase through the secret flow
@@ -76,6 +82,12 @@ export async function openSshSession(registry: SessionRegistry, options: OpenSsh
       sinks: options.sinks,
       details: { auth_method: transport.authMethod, host_key: { ...transport.hostKey } },
     });
+    // The login shell only (a `command` may be anything): bash or zsh gets the hook typed once, invisibly.
+    if (options.shellIntegration !== false && options.connect.command === undefined) {
+      const shell = hookableShell(await transport.loginShell(LOGIN_SHELL_TIMEOUT_MS));
+      if (shell && (await session.installShellHook(shell, { signal: options.signal }))) session.details.shell = shell;
+      if (options.signal?.aborted) throw new PtyError("SSH_CONN_FAILED", `Opening the SSH session to ${transport.target} was cancelled; the connection was closed.`, true);
+    }
   } catch (err) {
     await transport.close().catch((closeErr: unknown) => console.error(`pty-mcp: closing ${transport.target} failed: ${errorMessage(closeErr)}`));
     await Promise.allSettled(options.sinks.map((sink) => sink.close()));

@@ -59,6 +59,12 @@ export interface SshTransport extends Transport {
   readonly hostKey: HostKeyInfo;
   /** How the final hop authenticated (e.g. `publickey (agent)`). */
   readonly authMethod: string;
+  /**
+   * The account's login shell ($SHELL as sshd sets it), read with `echo "$SHELL"` on an exec
+   * channel of the same connection: what shell integration may type its hook into. Undefined
+   * when that fails, prints no path, or takes longer than `timeoutMs`.
+   */
+  loginShell(timeoutMs: number): Promise<string | undefined>;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
@@ -528,6 +534,38 @@ class SshShell implements SshTransport {
 
   resize(size: { cols: number; rows: number }): void {
     if (this.#exited === undefined) this.#channel.setWindow(size.rows, size.cols, 0, 0);
+  }
+
+  loginShell(timeoutMs: number): Promise<string | undefined> {
+    const client = this.#clients.at(-1);
+    if (client === undefined || this.#exited !== undefined || this.#closing !== undefined) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      let out = "";
+      let channel: ClientChannel | undefined;
+      const finish = (shell: string | undefined): void => {
+        clearTimeout(timer);
+        try {
+          channel?.close();
+        } catch {
+          // already closed
+        }
+        resolve(shell);
+      };
+      const timer = setTimeout(() => finish(undefined), timeoutMs);
+      client.exec('echo "$SHELL"', (err, ch) => {
+        if (err) {
+          finish(undefined);
+          return;
+        }
+        channel = ch;
+        ch.on("data", (chunk: Buffer) => {
+          if (out.length < 4096) out += chunk.toString("utf8");
+        });
+        ch.stderr.on("data", () => {});
+        // A chatty rc file may print first: the shell is the last line that is a path.
+        ch.on("close", () => finish(out.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.startsWith("/")).pop()));
+      });
+    });
   }
 
   close(): Promise<void> {

@@ -58,6 +58,7 @@ export const createLocalSession = defineTool({
         cols,
         rows: input.rows ?? DEFAULT_ROWS,
         autoPager: input.auto_pager,
+        shellIntegration: input.shell_integration,
         logFile: input.log_file,
         logMaxSize: input.log_max_size,
         logMaxFiles: input.log_max_files,

@@ -52,6 +52,9 @@ export const createSshSession = defineTool({
     connect_timeout: num(0.1, 3600).optional().describe("Seconds for connecting and the SSH handshake (default: the config's ConnectTimeout, else 20)."),
     persistent: bool.optional().describe("Run the session in the pty-mcp daemon on the remote host so it survives disconnects (needs the daemon; not available yet)."),
     session_id: z.string().min(1).optional().describe("Reattach to a persistent session on the remote host by id (needs the daemon; not available yet)."),
+    shell_integration: bool
+      .optional()
+      .describe("Hook a bash/zsh login shell so send_input knows exactly when a command ended and its exit_code (default true; typed once after login, invisibly; false = prompt heuristics only; never with command)."),
     ...createCommon,
   }),
   output,
@@ -73,6 +76,7 @@ export const createSshSession = defineTool({
       cols,
       rows,
       autoPager: input.auto_pager,
+      shellIntegration: input.shell_integration,
       sinks: buildSinks({ log_file: input.log_file, log_max_size: input.log_max_size, log_max_files: input.log_max_files, record: input.record, cols, rows }),
       signal,
     });

@@ -1,0 +1,178 @@
+/**
+ * Shell integration over SSH, end to end: the compiled binary against a real sshd. The login
+ * shell (bash, zsh) gets the hook typed once after login; nothing of it may show in any result,
+ * the screen, the log file or the shell's history.
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { spawnSync } from "bun";
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { McpHarness } from "./harness/mcp.ts";
+import { knownHostsLine, makeKey, startSshd, tempDir, type Sshd } from "./harness/sshd.ts";
+
+setDefaultTimeout(60_000);
+
+type R = Record<string, unknown>;
+
+/** Test accounts with a known login shell (created once, kept, like the harness's password user). */
+function ensureUser(name: string, shell: string): { home: string; uid: number; gid: number } {
+  if (spawnSync(["id", name]).exitCode !== 0) {
+    const r = spawnSync(["useradd", "-m", "-s", shell, name]);
+    if (r.exitCode !== 0 && spawnSync(["id", name]).exitCode !== 0) throw new Error(`useradd failed: ${r.stderr.toString()}`);
+  }
+  // "*" instead of useradd's "!": sshd without PAM refuses even key logins to a locked account.
+  spawnSync(["usermod", "-s", shell, "-p", "*", name]);
+  const home = `/home/${name}`;
+  mkdirSync(home, { recursive: true });
+  const uid = Number(spawnSync(["id", "-u", name]).stdout.toString().trim());
+  const gid = Number(spawnSync(["id", "-g", name]).stdout.toString().trim());
+  return { home, uid, gid };
+}
+
+function writeOwned(user: { uid: number; gid: number }, path: string, text: string): void {
+  writeFileSync(path, text);
+  chownSync(path, user.uid, user.gid);
+}
+
+const BASH_USER = "ptymcpbash";
+const ZSH_USER = "ptymcpzsh";
+const DASH_USER = "ptymcpdash";
+const zsh = Bun.which("zsh");
+const home = tempDir("pty-mcp-si-ssh-home-");
+let sshd: Sshd;
+let h: McpHarness;
+let bash: { home: string; uid: number; gid: number };
+
+const login = (user: string, extra: R = {}): R => ({ host: "127.0.0.1", port: sshd.port, user, ...extra });
+/** Everything a result of ours could leak the hook through. */
+const HOOK_TRACES = ["__ptymcp", "133;", "PROMPT_COMMAND", "history -d", "precmd_functions"];
+
+function expectNoTrace(text: string): void {
+  for (const trace of HOOK_TRACES) expect(text).not.toContain(trace);
+}
+
+beforeAll(async () => {
+  const sshDir = join(home.path, ".ssh");
+  mkdirSync(sshDir, { recursive: true, mode: 0o700 });
+  sshd = await startSshd();
+  // sshd reads AuthorizedKeysFile as the user logging in: let the test accounts reach it (the host key stays 0600).
+  chmodSync(sshd.dir, 0o755);
+  const key = makeKey(join(sshDir, "id_ed25519"));
+  sshd.authorize(key.pub);
+  writeFileSync(join(sshDir, "known_hosts"), `${knownHostsLine(sshd)}\n`);
+
+  bash = ensureUser(BASH_USER, "/bin/bash");
+  // A banner from the rc file, a fixed prompt, and a history file the test reads.
+  writeOwned(bash, join(bash.home, ".bashrc"), "echo welcome-from-bashrc\nPS1='$ '\nHISTFILE=~/.bash_history_test\nalias hello='echo hello-from-alias'\n");
+  if (zsh) {
+    const z = ensureUser(ZSH_USER, zsh);
+    writeOwned(z, join(z.home, ".zshrc"), "PS1='zsh%% '\nHISTFILE=~/.zsh_history_test\nSAVEHIST=100\nHISTSIZE=100\nsetopt hist_ignore_space\n");
+  }
+  const d = ensureUser(DASH_USER, "/bin/sh");
+  writeOwned(d, join(d.home, ".profile"), "PS1='$ '\n");
+  h = await McpHarness.start({ env: { HOME: home.path, SSH_AUTH_SOCK: "" } });
+});
+
+afterAll(async () => {
+  await h?.close();
+  await sshd?.[Symbol.asyncDispose]();
+  home[Symbol.dispose]();
+});
+
+describe("shell integration over ssh (bash login shell)", () => {
+  test("hooked invisibly: the first results, the screen, the log and the history show no trace of it", async () => {
+    rmSync(join(bash.home, ".bash_history_test"), { force: true });
+    const log = join(home.path, "bash.log");
+    const s = await h.call<{ session_id: string }>("create_ssh_session", login(BASH_USER, { log_file: log }));
+    const id = s.session_id;
+    // create returns once the hook is in: the first send_input is already exact.
+    const first = await h.call<R>("send_input", { session_id: id, input: "true" });
+    expect(first).toMatchObject({ output: "$ ", exit_code: 0, is_complete: true, completion: "exact", state: "at_prompt" });
+    const all = await h.call<R>("read_output", { session_id: id, since_cursor: 0 });
+    expect(all.output).toBe("welcome-from-bashrc\n$ true\n$ ");
+    const screen = await h.call<{ lines: string[] }>("read_screen", { session_id: id });
+    expect(screen.lines.slice(0, 4)).toEqual(["welcome-from-bashrc", "$ true", "$ ", ""]);
+    const hist = await h.call<R>("send_input", { session_id: id, input: "history" });
+    expect(hist).toMatchObject({ completion: "exact", exit_code: 0 });
+    expect(hist.output).toMatch(/^ +1 +true\n +2 +history\n\$ $/);
+    const state = await h.call<R>("get_session_state", { session_id: id });
+    expect(state).toMatchObject({ shell_integration: true, shell: "bash", last_exit_code: 0, state: "at_prompt" });
+    await h.call("close_session", { session_id: id });
+    const text = readFileSync(log, "utf8");
+    expect(text).toBe("welcome-from-bashrc\n$ true\n$ history\n    1  true\n    2  history\n$ \n");
+    expectNoTrace(JSON.stringify([first, all, screen, hist, state]) + text);
+  });
+
+  test("exit codes: true 0, false 1, (exit 3) 3, unknown command 127; the user's alias still works", async () => {
+    const { session_id: id } = await h.call<{ session_id: string }>("create_ssh_session", login(BASH_USER));
+    const cases: [string, number, string][] = [
+      ["true", 0, "$ "],
+      ["false", 1, "$ "],
+      ["(exit 3)", 3, "$ "],
+      // A login shell: bash calls itself -bash.
+      ["no_such_command_xyz", 127, "-bash: no_such_command_xyz: command not found\n$ "],
+      ["hello", 0, "hello-from-alias\n$ "],
+    ];
+    for (const [input, code, output] of cases) {
+      expect(await h.call<R>("send_input", { session_id: id, input })).toMatchObject({ output, exit_code: code, is_complete: true, completion: "exact", state: "at_prompt" });
+    }
+    await h.call("close_session", { session_id: id });
+  });
+
+  test("a command that pauses for 1.5 s mid-output returns once, complete, with all its output", async () => {
+    const { session_id: id } = await h.call<{ session_id: string }>("create_ssh_session", login(BASH_USER));
+    const r = await h.call<R>("send_input", { session_id: id, input: "echo part 1; sleep 1.5; echo 'part 2 >'; sleep 0.2; echo finished", timeout_ms: 10_000 });
+    expect(r).toMatchObject({ output: "part 1\npart 2 >\nfinished\n$ ", exit_code: 0, is_complete: true, completion: "exact" });
+    await h.call("close_session", { session_id: id });
+  });
+
+  test("shell_integration: false types nothing: heuristic completion, no exit_code", async () => {
+    rmSync(join(bash.home, ".bash_history_test"), { force: true });
+    const { session_id: id } = await h.call<{ session_id: string }>("create_ssh_session", login(BASH_USER, { shell_integration: "false" }));
+    await h.call("read_output", { session_id: id, wait_for: "^\\$ $", timeout: 15 });
+    const r = await h.call<R>("send_input", { session_id: id, input: "false" });
+    expect(r).toMatchObject({ output: "$ ", is_complete: true, completion: "heuristic" });
+    expect(r.exit_code).toBeUndefined();
+    const hist = await h.call<R>("send_input", { session_id: id, input: "history" });
+    expect(hist.output).toMatch(/^ +1 +false\n +2 +history\n\$ $/);
+    expect(await h.call<R>("get_session_state", { session_id: id })).toMatchObject({ shell_integration: false });
+    expect((await h.call<R>("read_output", { session_id: id, since_cursor: 0 })).output).toBe(`welcome-from-bashrc\n$ false\n$ history\n${hist.output as string}`);
+    await h.call("close_session", { session_id: id });
+  });
+
+  test("a command instead of the login shell is never hooked", async () => {
+    const { session_id: id } = await h.call<{ session_id: string }>("create_ssh_session", login(BASH_USER, { command: "env PS1='$ ' bash --norc --noprofile" }));
+    await h.call("read_output", { session_id: id, wait_for: "^\\$ $", timeout: 15 });
+    expect(await h.call<R>("send_input", { session_id: id, input: "true" })).toMatchObject({ output: "$ ", completion: "heuristic" });
+    expect(await h.call<R>("get_session_state", { session_id: id })).toMatchObject({ shell_integration: false });
+    await h.call("close_session", { session_id: id });
+  });
+});
+
+describe("shell integration over ssh (other login shells)", () => {
+  test("sh (dash) is not hooked and nothing is typed into it", async () => {
+    const { session_id: id } = await h.call<{ session_id: string }>("create_ssh_session", login(DASH_USER, { command: undefined }));
+    await h.call("read_output", { session_id: id, wait_for: "\\$ $", timeout: 15 });
+    const r = await h.call<R>("send_input", { session_id: id, input: "echo hi" });
+    expect(r).toMatchObject({ output: "hi\n$ ", completion: "heuristic", is_complete: true });
+    const all = await h.call<R>("read_output", { session_id: id, since_cursor: 0 });
+    expect(all.output).toBe("$ echo hi\nhi\n$ ");
+    expect(await h.call<R>("get_session_state", { session_id: id })).toMatchObject({ shell_integration: false });
+    await h.call("close_session", { session_id: id });
+  });
+
+  test.skipIf(!zsh)("zsh: exit codes exact, no trace in the results or the history", async () => {
+    rmSync(`/home/${ZSH_USER}/.zsh_history_test`, { force: true });
+    const { session_id: id } = await h.call<{ session_id: string }>("create_ssh_session", login(ZSH_USER));
+    expect(await h.call<R>("send_input", { session_id: id, input: "false" })).toMatchObject({ output: "zsh% ", exit_code: 1, completion: "exact" });
+    expect(await h.call<R>("send_input", { session_id: id, input: "no_such_command_xyz" })).toMatchObject({ exit_code: 127, completion: "exact" });
+    expect(await h.call<R>("send_input", { session_id: id, input: "true" })).toMatchObject({ output: "zsh% ", exit_code: 0, completion: "exact" });
+    const all = await h.call<R>("read_output", { session_id: id, since_cursor: 0 });
+    expect(all.output).toBe("zsh% false\nzsh% no_such_command_xyz\nzsh: command not found: no_such_command_xyz\nzsh% true\nzsh% ");
+    expect(await h.call<R>("get_session_state", { session_id: id })).toMatchObject({ shell_integration: true, shell: "zsh" });
+    // The user's HIST_IGNORE_SPACE keeps the (space-led) hook line out of zsh's history.
+    const hist = await h.call<R>("send_input", { session_id: id, input: "fc -ln 1" });
+    expect(hist.output).toBe("false\nno_such_command_xyz\ntrue\nzsh% ");
+    await h.call("close_session", { session_id: id });
+  });
+});
