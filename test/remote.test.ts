@@ -123,3 +123,76 @@ describe("deploy", () => {
     }
   });
 });
+
+describe("persistent SSH sessions", () => {
+  /** Prints tick 1 … tick 6, one a second, then exits 7. */
+  const TICKER = "i=1; while [ $i -le 6 ]; do echo tick $i; i=$((i+1)); sleep 1; done; exit 7";
+  const ticks = "tick 1\ntick 2\ntick 3\ntick 4\ntick 5\ntick 6\n";
+  let h: McpHarness;
+  const target = () => ({ host: "127.0.0.1", port: sshd.port, user: "root" });
+  const startServer = () => McpHarness.start({ env: { HOME: local.path, SSH_AUTH_SOCK: "", PTY_MCP_RELEASE_DIR: "" } });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  test("a 6 s ticking job survives a killed SSH connection (every tick once, exit code 7), then the server's restart; list_remote_sessions {host}", async () => {
+    h = await startServer();
+    const s = await h.call<Record<string, unknown>>("create_ssh_session", { ...target(), persistent: true, command: TICKER });
+    expect(s).toEqual({
+      session_id: expect.any(String),
+      type: "ssh",
+      target: `root@127.0.0.1:${sshd.port}`,
+      cols: 120,
+      rows: 40,
+      auth_method: `publickey (${join(sshDir, "id_ed25519")})`,
+      host_key: { fingerprint: sshd.hostKey.fingerprint, key_type: "ssh-ed25519" },
+      persistent: true,
+      connected: true,
+      remote_path: `${remote.path}/.local/bin/pty-mcp`,
+      ...(s.deployed ? { deployed: s.deployed } : {}),
+    });
+    const id = s.session_id as string;
+    const two = await h.call<{ matched: boolean }>("read_output", { session_id: id, wait_for: "tick 2", timeout: 20 });
+    expect(two.matched).toBe(true);
+
+    // Cut the link: kill the sshd process serving our one connection.
+    const before = sshd.connectionPids();
+    expect(before.length).toBe(1);
+    process.kill(before[0]!, "SIGKILL");
+
+    // The mirror reconnects by itself (a new sshd connection) and resumes from its cursor.
+    const done = await h.call<{ matched: boolean; is_alive: boolean }>("read_output", { session_id: id, wait_for: "tick 6", timeout: 30 });
+    expect(done.matched).toBe(true);
+    const after = sshd.connectionPids();
+    expect(after.length).toBe(1);
+    expect(after[0]).not.toBe(before[0]);
+    // A wait that cannot match returns when the program ends.
+    const ended = await h.call<{ matched: boolean; is_alive: boolean }>("read_output", { session_id: id, wait_for: "never printed", timeout: 30 });
+    expect(ended).toMatchObject({ matched: false, is_alive: false });
+    const state = await h.call<Record<string, unknown>>("get_session_state", { session_id: id });
+    expect(state).toMatchObject({ session_id: id, type: "ssh", is_alive: false, exit_code: 7, persistent: true, connected: true, remote_path: `${remote.path}/.local/bin/pty-mcp` });
+    const all = await h.call<{ output: string }>("read_output", { session_id: id, since_cursor: 0 });
+    expect(all.output).toBe(ticks);
+
+    // The server goes away (the remote session stays with its daemon) and a new one reattaches by id.
+    await h.close();
+    h = await startServer();
+    const listed = await h.call<{ host: string; daemon_running: boolean; sessions: Array<Record<string, unknown>> }>("list_remote_sessions", { ...target(), status: "exited" });
+    expect(listed.host).toBe(`root@127.0.0.1:${sshd.port}`);
+    expect(listed.daemon_running).toBe(true);
+    expect(listed.sessions.filter((x) => x.session_id === id)).toEqual([
+      expect.objectContaining({ session_id: id, type: "ssh", is_alive: false, exit_code: 7, attached_here: false, state: expect.any(String) }),
+    ]);
+    const running = await h.call<{ sessions: Array<{ session_id: string }> }>("list_remote_sessions", { ...target(), status: "running" });
+    expect(running.sessions.map((x) => x.session_id)).not.toContain(id);
+
+    const again = await h.call<Record<string, unknown>>("create_ssh_session", { ...target(), session_id: id });
+    expect(again).toMatchObject({ session_id: id, type: "ssh", persistent: true, reattached: true, connected: true });
+    expect((await h.call<{ output: string }>("read_output", { session_id: id, since_cursor: 0 })).output).toBe(ticks);
+    expect(await h.call<Record<string, unknown>>("get_session_state", { session_id: id })).toMatchObject({ is_alive: false, exit_code: 7 });
+    expect((await h.call<{ sessions: Array<{ session_id: string; attached_here: boolean }> }>("list_remote_sessions", target())).sessions.find((x) => x.session_id === id)?.attached_here).toBe(true);
+    expect(await h.call("close_session", { session_id: id })).toMatchObject({ success: true, session_id: id });
+    expect((await h.call<{ sessions: Array<{ session_id: string }> }>("list_remote_sessions", target())).sessions.map((x) => x.session_id)).not.toContain(id);
+  });
+});

@@ -296,16 +296,14 @@ describe("ssh sessions through the binary", () => {
     }
   });
 
-  test("persistent and session_id are refused until the daemon runs remote sessions", async () => {
+  test("persistent refuses log_file and record (the remote daemon holds the output); test/remote.test.ts covers the rest", async () => {
     const expected = {
       code: "INVALID_ARGUMENT",
       retryable: false,
-      message:
-        "Persistent SSH sessions (persistent, session_id) need the pty-mcp daemon on the remote host, which this build cannot start yet. " +
-        "Omit persistent and session_id to open a direct SSH session (it ends when this server exits).",
+      message: "log_file and record are not available for persistent SSH sessions (the remote daemon holds the output). Omit them, or open a non-persistent session.",
     };
-    expect(await h.callError("create_ssh_session", root({ persistent: true }))).toEqual(expected);
-    expect(await h.callError("create_ssh_session", root({ session_id: "ssh-0000" }))).toEqual(expected);
+    expect(await h.callError("create_ssh_session", root({ persistent: true, log_file: join(home.path, "p.log") }))).toEqual(expected);
+    expect(await h.callError("create_ssh_session", root({ persistent: true, record: join(home.path, "p.cast") }))).toEqual(expected);
   });
 
   test("top: read_screen shows its header and process table", async () => {

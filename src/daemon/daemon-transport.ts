@@ -15,12 +15,22 @@ export interface MirrorTarget {
   resize(size: { cols: number; rows: number }): Promise<void>;
 }
 
+/** Gives a fresh connection to the same daemon (a remote host's, over SSH) after the old one was lost. */
+export type Reconnect = () => Promise<DaemonClient>;
+
+/** Waits before each reconnect attempt of one round (about 16 s in all); a later write or state call starts another round. */
+const RECONNECT_DELAYS_MS = [0, 250, 500, 1000, 2000, 4000, 8000];
+
 type Queued = { kind: "data"; bytes: Uint8Array } | { kind: "gap"; cursor: number } | { kind: "exit"; exit: TransportExit } | { kind: "resized"; size: { cols: number; rows: number } };
 
 export class DaemonTransport implements Transport {
   readonly sessionId: string;
   readonly attach: AttachResult;
-  readonly #client: DaemonClient;
+  #client: DaemonClient;
+  readonly #reconnectTo: Reconnect | undefined;
+  #connected = true;
+  #reconnecting: Promise<void> | undefined;
+  #lossReason = "";
   readonly #data = new Emitter<Uint8Array>();
   readonly #exit = new Emitter<TransportExit>();
   readonly #disposables: Disposable[] = [];
@@ -36,8 +46,9 @@ export class DaemonTransport implements Transport {
   #closing: Promise<void> | undefined;
   readonly capabilities: TransportCapabilities;
 
-  private constructor(client: DaemonClient, sessionId: string, attach: AttachResult) {
+  private constructor(client: DaemonClient, sessionId: string, attach: AttachResult, reconnect: Reconnect | undefined) {
     this.#client = client;
+    this.#reconnectTo = reconnect;
     this.sessionId = sessionId;
     this.attach = attach;
     this.#cursor = attach.from;
@@ -52,9 +63,11 @@ export class DaemonTransport implements Transport {
 
   /**
    * Attaches to `sessionId` from `from` (default: the oldest byte the daemon holds). Events
-   * are held until `bind()` gives the transport its mirror Session.
+   * are held until `bind()` gives the transport its mirror Session. With `reconnect`, a lost
+   * connection does not end the mirror: it reattaches from the last cursor it has (in the
+   * background with bounded backoff, and again on the next write or state call).
    */
-  static async attach(client: DaemonClient, sessionId: string, options: { from?: number } = {}): Promise<DaemonTransport> {
+  static async attach(client: DaemonClient, sessionId: string, options: { from?: number; reconnect?: Reconnect } = {}): Promise<DaemonTransport> {
     const early: Array<[Event, Uint8Array]> = [];
     let transport: DaemonTransport | undefined;
     // Subscribe before asking: output follows the reply at once.
@@ -63,7 +76,7 @@ export class DaemonTransport implements Transport {
       else early.push([event, body]);
     });
     const lost = client.onClose((reason) => {
-      if (transport) transport.#lost(reason);
+      if (transport && transport.#client === client) transport.#lost(reason);
     });
     let attach: AttachResult;
     try {
@@ -73,7 +86,7 @@ export class DaemonTransport implements Transport {
       lost[Symbol.dispose]();
       throw err;
     }
-    transport = new DaemonTransport(client, sessionId, attach);
+    transport = new DaemonTransport(client, sessionId, attach, options.reconnect);
     transport.#disposables.push(subscription, lost);
     for (const [event, body] of early) transport.#onEvent(event, body);
     if (client.isClosed) transport.#lost("the connection closed");
@@ -150,6 +163,13 @@ export class DaemonTransport implements Transport {
 
   #lost(reason: string): void {
     if (this.#detached) return;
+    if (this.#reconnectTo && !this.#exited) {
+      // The remote session goes on; the mirror waits for the link with what it has.
+      this.#connected = false;
+      this.#lossReason = reason;
+      void this.#ensureConnected().catch(() => undefined);
+      return;
+    }
     this.#end({
       code: null,
       signal: null,
@@ -158,12 +178,77 @@ export class DaemonTransport implements Transport {
     });
   }
 
+  /** Starts a reconnect round if the link is down and none runs (state calls use it: the next tool call reconnects). */
+  reconnectSoon(): void {
+    if (!this.#connected && !this.#detached && !this.#exited) void this.#ensureConnected().catch(() => undefined);
+  }
+
+  /** Resolves once attached again (at once when connected); rejects with DAEMON_UNAVAILABLE after a round of failed attempts. */
+  #ensureConnected(): Promise<void> {
+    if (this.#connected || !this.#reconnectTo) return Promise.resolve();
+    const reconnect = this.#reconnectTo;
+    return (this.#reconnecting ??= (async () => {
+      let last: unknown;
+      try {
+        for (const delay of RECONNECT_DELAYS_MS) {
+          if (this.#detached || this.#exited) return;
+          if (delay > 0) await Bun.sleep(delay);
+          try {
+            await this.#reattach(await reconnect());
+            return;
+          } catch (err) {
+            last = err;
+            if (err instanceof PtyError && err.code === "SESSION_NOT_FOUND") {
+              this.#end({ code: null, signal: null, reason: `the session is gone from its daemon (${err.message})` });
+              return;
+            }
+          }
+        }
+        throw new PtyError(
+          "DAEMON_UNAVAILABLE",
+          `Lost the link to the daemon holding ${this.sessionId} (${this.#lossReason}) and ${RECONNECT_DELAYS_MS.length} attempts to reconnect failed (last: ${last instanceof Error ? last.message : String(last)}). ` +
+            "The session keeps running there if the host is up; the next call tries again.",
+          true,
+          { cause: last },
+        );
+      } finally {
+        this.#reconnecting = undefined;
+      }
+    })());
+  }
+
+  /** Attaches over `client` from the cursor after the last byte we have; events dedupe by cursor. */
+  async #reattach(client: DaemonClient): Promise<void> {
+    const subscription = client.subscribe(this.sessionId, (event, body) => {
+      if (this.#client === client) this.#onEvent(event, body);
+    });
+    const lost = client.onClose((reason) => {
+      if (this.#client === client) this.#lost(reason);
+    });
+    const previous = this.#client;
+    // Events of the new attachment may arrive in the same chunk as its reply: route them here first.
+    this.#client = client;
+    try {
+      await client.request({ type: "attach", session: this.sessionId, from: this.#cursor });
+    } catch (err) {
+      this.#client = previous;
+      subscription[Symbol.dispose]();
+      lost[Symbol.dispose]();
+      throw err;
+    }
+    this.#release();
+    this.#disposables.push(subscription, lost);
+    this.#connected = true;
+    if (client.isClosed) this.#lost("the connection closed");
+  }
+
   #readMark(): number | undefined {
     const mark = this.#target?.readMark;
     return mark !== undefined && mark >= 0 ? mark : undefined;
   }
 
   async write(bytes: Uint8Array): Promise<void> {
+    if (!this.#connected) await this.#ensureConnected();
     if (this.#exited) throw new PtyError(this.#exited.errorCode ?? "SESSION_CLOSED", `Session ${this.sessionId} has ended (${this.#exited.reason ?? "the program exited"}).`);
     const mark = this.#readMark();
     await this.#client.request({ type: "write", session: this.sessionId, ...(mark !== undefined ? { read_mark: mark } : {}) }, bytes);
@@ -181,6 +266,7 @@ export class DaemonTransport implements Transport {
       try {
         if (this.#detached || this.#exited?.errorCode === "DAEMON_UNAVAILABLE") return;
         try {
+          if (!this.#connected) await this.#ensureConnected();
           const reply = await this.#client.request({ type: "close", session: this.sessionId });
           this.#end(reply.exit ? { ...reply.exit } : { code: null, signal: null, reason: "closed" });
         } catch (err) {
@@ -216,7 +302,7 @@ export class DaemonTransport implements Transport {
 
   /** False once the daemon connection is gone (the mirror only has what it received). */
   get isConnected(): boolean {
-    return !this.#detached && this.#exited?.errorCode !== "DAEMON_UNAVAILABLE" && !this.#client.isClosed;
+    return !this.#detached && this.#connected && this.#exited?.errorCode !== "DAEMON_UNAVAILABLE" && !this.#client.isClosed;
   }
 
   #release(): void {

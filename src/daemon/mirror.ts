@@ -7,7 +7,7 @@ import type { SessionRegistry } from "../session/registry.ts";
 import { Session, type SessionType } from "../session/session.ts";
 import { VERSION } from "../version.ts";
 import { connectDaemon, isNotRunning, type DaemonClient } from "./client.ts";
-import { DaemonTransport } from "./daemon-transport.ts";
+import { DaemonTransport, type Reconnect } from "./daemon-transport.ts";
 import type { SessionInfo } from "./protocol.ts";
 import { defaultSocketPath } from "./socket-path.ts";
 
@@ -107,9 +107,12 @@ export async function mirrorDaemonSession(
   registry: SessionRegistry,
   client: DaemonClient,
   id: string,
-  options: { from?: number; type?: SessionType; target?: string } = {},
+  options: { from?: number; type?: SessionType; target?: string; reconnect?: Reconnect; details?: Record<string, unknown> } = {},
 ): Promise<{ session: Session; info: SessionInfo }> {
-  const transport = await DaemonTransport.attach(client, id, options.from === undefined ? {} : { from: options.from });
+  const transport = await DaemonTransport.attach(client, id, {
+    ...(options.from === undefined ? {} : { from: options.from }),
+    ...(options.reconnect ? { reconnect: options.reconnect } : {}),
+  });
   const info = transport.attach.session;
   const session = new Session({
     id: info.id,
@@ -122,8 +125,18 @@ export async function mirrorDaemonSession(
     persistent: true,
     outputOffset: transport.attach.from,
     // The daemon's facts win over the mirror's own (get_session_state merges details last).
-    details: { ...(info.pid !== undefined ? { pid: info.pid } : {}), ...(info.shell ? { shell: info.shell } : {}), created_at: info.created_at },
+    details: { ...options.details, ...(info.pid !== undefined ? { pid: info.pid } : {}), ...(info.shell ? { shell: info.shell } : {}), created_at: info.created_at },
   });
+  if (options.reconnect) {
+    // A mirror that reconnects on its own says whether it is connected now; asking starts a reconnect when it is not.
+    Object.defineProperty(session.details, "connected", {
+      enumerable: true,
+      get: () => {
+        transport.reconnectSoon();
+        return transport.isConnected;
+      },
+    });
+  }
   session.readMark = Math.min(info.end, Math.max(session.readMark, info.read_mark));
   transport.bind(session);
   registry.add(session);

@@ -2,6 +2,8 @@ import { z } from "zod";
 import { PtyError } from "../../errors.ts";
 import { buildSinks } from "../../record/sinks.ts";
 import { openSshSession, type SshConnectOptions } from "../../ssh/open-ssh.ts";
+import { openPersistentSsh, reattachPersistentSsh, type RemoteFacts } from "../../ssh/remote-daemon.ts";
+import type { Session } from "../../session/session.ts";
 import { bool, createCommon, DEFAULT_COLS, DEFAULT_ROWS, int, num } from "../params.ts";
 import { defineTool } from "../tool.ts";
 
@@ -14,6 +16,11 @@ const output = z.looseObject({
   rows: z.number(),
   auth_method: z.string().describe('How the server let us in, e.g. "publickey (agent)", "publickey (/home/me/.ssh/id_ed25519)", "password".'),
   host_key: z.object({ fingerprint: z.string(), key_type: z.string() }).describe("The server's host key (SHA256 fingerprint as ssh-keygen -lf prints it)."),
+  persistent: z.boolean().optional(),
+  reattached: z.boolean().optional().describe("session_id given: true when a new attachment was made, false when this server already had it connected."),
+  connected: z.boolean().optional().describe("Persistent: whether the link to the remote daemon is up now (get_session_state reports it too)."),
+  remote_path: z.string().optional().describe("Persistent: the pty-mcp on the remote host that runs the daemon."),
+  deployed: z.object({ version: z.string(), previous_version: z.string().optional() }).optional().describe("Persistent: this call installed pty-mcp on the host (it was missing or older)."),
 });
 
 export const createSshSession = defineTool({
@@ -50,8 +57,17 @@ export const createSshSession = defineTool({
     jump: z.string().min(1).optional().describe('Jump host(s), like ssh -J: "[user@]host[:port]" or a comma-separated chain; overrides ProxyJump from the config ("none" disables it).'),
     command: z.string().min(1).optional().describe('Run this command on a PTY instead of the login shell (as `ssh host command` sends it). Example: "top", "tail -f /var/log/syslog".'),
     connect_timeout: num(0.1, 3600).optional().describe("Seconds for connecting and the SSH handshake (default: the config's ConnectTimeout, else 20)."),
-    persistent: bool.optional().describe("Run the session in the pty-mcp daemon on the remote host so it survives disconnects (needs the daemon; not available yet)."),
-    session_id: z.string().min(1).optional().describe("Reattach to a persistent session on the remote host by id (needs the daemon; not available yet)."),
+    persistent: bool
+      .optional()
+      .describe(
+        "Run the session in the pty-mcp daemon on the remote host (`pty-mcp client` over SSH): it survives link drops and this server's exit. " +
+          "pty-mcp is installed on the host first (~/.local/bin/pty-mcp) when missing or older. log_file and record are not available then.",
+      ),
+    session_id: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Reattach to a persistent session on this host by id (list_remote_sessions {host} lists them); output continues from where it was. Other session parameters are ignored."),
     shell_integration: bool
       .optional()
       .describe("Hook a bash/zsh login shell so send_input knows exactly when a command ended and its exit_code (default true; typed once after login, invisibly; false = prompt heuristics only; never with command)."),
@@ -60,13 +76,25 @@ export const createSshSession = defineTool({
   output,
   async run(input, { sessions, signal }) {
     if (input.persistent || input.session_id !== undefined) {
-      // Seam for persistent SSH sessions (SPEC §2, §5): connect with sshConnectOptions(input),
-      // upload the binary if missing, run `pty-mcp client` over an exec channel and attach.
-      throw new PtyError(
-        "INVALID_ARGUMENT",
-        "Persistent SSH sessions (persistent, session_id) need the pty-mcp daemon on the remote host, which this build cannot start yet. " +
-          "Omit persistent and session_id to open a direct SSH session (it ends when this server exits).",
-      );
+      // The remote daemon owns the PTY; log_file/record would be written there, not here.
+      if (input.session_id === undefined && (input.log_file !== undefined || input.record !== undefined)) {
+        throw new PtyError("INVALID_ARGUMENT", "log_file and record are not available for persistent SSH sessions (the remote daemon holds the output). Omit them, or open a non-persistent session.");
+      }
+      const { command: _command, ...connect } = sshConnectOptions(input);
+      if (input.session_id !== undefined) {
+        const { session, facts, reattached } = await reattachPersistentSsh(sessions, connect, input.session_id, signal);
+        return { ...persistentResult(session, facts), reattached };
+      }
+      const { session, facts } = await openPersistentSsh(sessions, {
+        connect,
+        ...(input.command !== undefined ? { command: input.command } : {}),
+        name: input.name,
+        cols: input.cols ?? DEFAULT_COLS,
+        rows: input.rows ?? DEFAULT_ROWS,
+        autoPager: input.auto_pager,
+        signal,
+      });
+      return persistentResult(session, facts);
     }
     const cols = input.cols ?? DEFAULT_COLS;
     const rows = input.rows ?? DEFAULT_ROWS;
@@ -120,4 +148,22 @@ export function sshConnectOptions(input: {
   if (input.command !== undefined) options.command = input.command;
   if (input.connect_timeout !== undefined) options.connectTimeoutMs = Math.round(input.connect_timeout * 1000);
   return options;
+}
+
+function persistentResult(session: Session, facts: RemoteFacts): z.input<typeof output> {
+  const result: z.input<typeof output> = {
+    session_id: session.id,
+    type: "ssh",
+    target: session.target,
+    cols: session.size.cols,
+    rows: session.size.rows,
+    auth_method: facts.authMethod,
+    host_key: { ...facts.hostKey },
+    persistent: true,
+    connected: session.details.connected === true,
+    remote_path: facts.remotePath,
+  };
+  if (session.name) result.name = session.name;
+  if (facts.deployed) result.deployed = { ...facts.deployed };
+  return result;
 }

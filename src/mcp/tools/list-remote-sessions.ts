@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { listDaemonSessions } from "../../daemon/mirror.ts";
 import type { SessionInfo } from "../../daemon/protocol.ts";
-import { PtyError } from "../../errors.ts";
+import { remoteLink } from "../../ssh/remote-daemon.ts";
 import { int } from "../params.ts";
 import { defineTool } from "../tool.ts";
 
@@ -32,7 +32,8 @@ export const listRemoteSessions = defineTool({
   title: "List persistent sessions",
   description:
     "Persistent sessions held by a pty-mcp daemon, running and recently ended (kept 24 h with their exit code), whoever started them. " +
-    "Without host: the local daemon (nothing is started just to list). Reattach to one with create_local_session {session_id}.",
+    "Without host: the local daemon (nothing is started just to list); reattach with create_local_session {session_id}. " +
+    "With host: that host's daemon over SSH (connecting like create_ssh_session, installing pty-mcp there if missing); reattach with create_ssh_session {host, session_id}.",
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: z.object({
     host: z.string().min(1).optional().describe("Remote host (SSH) whose daemon to list; omit for the local daemon."),
@@ -41,21 +42,25 @@ export const listRemoteSessions = defineTool({
     status: z.enum(["running", "exited", "all"]).optional().describe("Which sessions: running, exited or all (default)."),
   }),
   output: z.looseObject({ host: z.string(), daemon_running: z.boolean(), sessions: z.array(daemonSession) }),
-  async run(input, { sessions: registry }) {
+  async run(input, { sessions: registry, signal }) {
+    const status = input.status ?? "all";
     if (input.host !== undefined) {
-      throw new PtyError("INVALID_ARGUMENT", `Listing the persistent sessions of a remote host (${input.host}) needs persistent SSH sessions, which this build does not have yet (issue 7). Omit host to list the local daemon's sessions.`);
+      const link = remoteLink({ host: input.host, ...(input.user ? { user: input.user } : {}), ...(input.port !== undefined ? { port: input.port } : {}) });
+      const client = await link.client(signal);
+      const { sessions } = await client.request({ type: "list" });
+      const chosen = sessions.filter((s) => status === "all" || (status === "running") === s.is_alive);
+      return { host: link.facts?.target ?? input.host, daemon_running: true, sessions: chosen.map((s) => describe(s, registry.get(s.id) !== undefined, "ssh")) };
     }
     const { sessions, running } = await listDaemonSessions();
-    const status = input.status ?? "all";
     const chosen = sessions.filter((s) => status === "all" || (status === "running") === s.is_alive);
     return { host: "localhost", daemon_running: running, sessions: chosen.map((s) => describe(s, registry.get(s.id) !== undefined)) };
   },
 });
 
-function describe(info: SessionInfo, attachedHere: boolean): z.input<typeof daemonSession> {
+function describe(info: SessionInfo, attachedHere: boolean, type: string = info.type): z.input<typeof daemonSession> {
   const out: z.input<typeof daemonSession> = {
     session_id: info.id,
-    type: info.type,
+    type,
     target: info.target,
     is_alive: info.is_alive,
     state: info.state,
