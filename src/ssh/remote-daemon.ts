@@ -150,6 +150,8 @@ export interface PersistentSshOptions {
   cols: number;
   rows: number;
   autoPager?: boolean;
+  /** Hook a bash/zsh login shell (the daemon's default: true). */
+  shellIntegration?: boolean;
   signal?: AbortSignal;
 }
 
@@ -168,6 +170,7 @@ export async function openPersistentSsh(registry: SessionRegistry, options: Pers
     cols: options.cols,
     rows: options.rows,
     auto_pager: options.autoPager,
+    ...(options.shellIntegration === undefined ? {} : { shell_integration: options.shellIntegration }),
   });
   try {
     const { session } = await mirror(registry, link, client, info.id, 0);

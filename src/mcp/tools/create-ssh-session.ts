@@ -92,6 +92,7 @@ export const createSshSession = defineTool({
         cols: input.cols ?? DEFAULT_COLS,
         rows: input.rows ?? DEFAULT_ROWS,
         autoPager: input.auto_pager,
+        ...(input.shell_integration === undefined ? {} : { shellIntegration: input.shell_integration }),
         signal,
       });
       return persistentResult(session, facts);
