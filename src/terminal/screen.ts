@@ -5,11 +5,18 @@
 // reads the screen, before a resize, and once output has been idle for a moment. A flood
 // therefore never waits for the emulator. If the buffer dropped bytes the screen never saw,
 // the screen restarts from what the buffer still holds (full-screen programs redraw).
-import xterm from "@xterm/headless";
+import type { Terminal as XTerm } from "@xterm/headless";
 import type { OutputBuffer } from "../session/output-buffer.ts";
 import { serializeScreen } from "./serialize.ts";
 
-const { Terminal } = xterm;
+// The emulator is loaded on first use, not at server start: importing it costs ~20 ms of a cold
+// start, and many sessions never have their screen read.
+type XTermModule = typeof import("@xterm/headless");
+let xtermModule: Promise<XTermModule> | undefined;
+function loadXterm(): Promise<XTermModule> {
+  xtermModule ??= import("@xterm/headless").then((m) => ((m as unknown as { default?: XTermModule }).default ?? m));
+  return xtermModule;
+}
 
 export interface ScreenSnapshot {
   lines: string[];
@@ -24,7 +31,8 @@ const IDLE_FEED_MS = 150;
 const SCROLLBACK = 1000;
 
 export class Screen {
-  #term: InstanceType<typeof Terminal>;
+  #term: XTerm | undefined;
+  #size: { cols: number; rows: number };
   #fedTo: number;
   #title = "";
   #queue: Promise<void> = Promise.resolve();
@@ -35,22 +43,23 @@ export class Screen {
   constructor(buffer: OutputBuffer, size: { cols: number; rows: number }) {
     this.#buffer = buffer;
     this.#fedTo = buffer.end;
-    this.#term = this.#create(size);
+    this.#size = { ...size };
   }
 
-  #create(size: { cols: number; rows: number }): InstanceType<typeof Terminal> {
-    const term = new Terminal({ cols: size.cols, rows: size.rows, scrollback: SCROLLBACK, allowProposedApi: true });
+  async #create(): Promise<XTerm> {
+    const { Terminal } = await loadXterm();
+    const term = new Terminal({ cols: this.#size.cols, rows: this.#size.rows, scrollback: SCROLLBACK, allowProposedApi: true });
     term.onTitleChange((title) => (this.#title = title));
     return term;
   }
 
   get size(): { cols: number; rows: number } {
-    return { cols: this.#term.cols, rows: this.#term.rows };
+    return { ...this.#size };
   }
 
-  /** True when the program switched the cursor keys to application mode (DECCKM). */
+  /** True when the program switched the cursor keys to application mode (DECCKM). Read after sync(). */
   get applicationCursorKeys(): boolean {
-    return this.#term.modes.applicationCursorKeysMode;
+    return this.#term?.modes.applicationCursorKeysMode ?? false;
   }
 
   /** Called on every output chunk: only (re)arms the idle timer. */
@@ -71,31 +80,35 @@ export class Screen {
 
   async #feed(): Promise<void> {
     if (this.#closed) return;
+    this.#term ??= await this.#create();
+    if (this.#closed) return;
     const buffer = this.#buffer;
     while (this.#fedTo < buffer.end) {
       if (this.#fedTo < buffer.start) {
         // Bytes were lost before the screen saw them: start over from what is held.
-        const size = this.size;
         this.#term.dispose();
-        this.#term = this.#create(size);
+        this.#term = await this.#create();
         this.#fedTo = buffer.start;
       }
       const read = buffer.read(this.#fedTo, 256 * 1024);
       if (read.to === read.from) break;
       this.#fedTo = read.to;
-      await new Promise<void>((resolve) => this.#term.write(read.bytes, resolve));
+      const term = this.#term;
+      await new Promise<void>((resolve) => term.write(read.bytes, resolve));
       if (this.#closed) return;
     }
   }
 
   async resize(size: { cols: number; rows: number }): Promise<void> {
+    this.#size = { ...size };
     await this.sync();
-    if (!this.#closed) this.#term.resize(size.cols, size.rows);
+    if (!this.#closed) this.#term?.resize(size.cols, size.rows);
   }
 
   async snapshot(scrollback = 0): Promise<ScreenSnapshot> {
     await this.sync();
     const term = this.#term;
+    if (!term) return { lines: [], cursor: { row: 0, col: 0 }, ...this.#size, alternate_screen: false, title: this.#title };
     const active = term.buffer.active;
     const first = Math.max(0, active.viewportY - Math.max(0, scrollback));
     const last = active.viewportY + term.rows;
@@ -119,7 +132,7 @@ export class Screen {
   serialize(): Promise<{ ansi: string; cursor: number }> {
     const result = this.#queue.then(async () => {
       await this.#feed();
-      if (this.#closed) return { ansi: "", cursor: this.#buffer.end };
+      if (this.#closed || !this.#term) return { ansi: "", cursor: this.#buffer.end };
       return { ansi: serializeScreen(this.#term), cursor: this.#fedTo };
     });
     this.#queue = result.then(
@@ -132,6 +145,6 @@ export class Screen {
   dispose(): void {
     this.#closed = true;
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
-    this.#term.dispose();
+    this.#term?.dispose();
   }
 }
