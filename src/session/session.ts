@@ -675,6 +675,10 @@ export class Session {
     const start = this.buffer.end;
     const autoPager = this.autoPager;
     if (options.autoPager) this.autoPager = true;
+    // Exact completion when the shell is hooked and sitting at its prompt: the next prompt after
+    // this input ends the command, whatever the output looks like or how long it pauses. Counted
+    // before writing: a fast shell's next prompt may arrive before the write has settled (daemon).
+    const exact = !raw && this.#shell.active && this.#shell.phase === "prompt" ? { prompts: this.#shell.prompts, ends: this.#shell.commandEnds } : undefined;
     try {
       await this.write(text, { kind: raw ? "raw" : "input", data: options.input });
       const echoOf = raw ? [] : options.input.replace(/\r?\n$/, "").split(/\r?\n/);
@@ -691,9 +695,6 @@ export class Session {
         });
         return { ...wait, cursor_start: start };
       }
-      // Exact completion when the shell is hooked and sitting at its prompt: the next prompt after
-      // this input ends the command, whatever the output looks like or how long it pauses.
-      const exact = !raw && this.#shell.active && this.#shell.phase === "prompt" ? { prompts: this.#shell.prompts, ends: this.#shell.commandEnds } : undefined;
       const complete = exact
         ? await this.#awaitPrompt(exact.prompts, options.timeoutMs, options.signal)
         : await this.#awaitCompletion(start, raw ? 0 : echoOf.length, raw, options.timeoutMs, options.signal);
