@@ -125,8 +125,12 @@ const AUTO_PAGER_DELAY_MS = 20;
 const HOOK_PROMPT_TIMEOUT_MS = 10_000;
 /** installShellHook: a recognised prompt quiet this long is a shell waiting for a line. */
 const HOOK_PROMPT_QUIET_MS = 50;
-/** installShellHook: output quiet this long (a prompt the classifier does not know) is one too. */
-const HOOK_IDLE_QUIET_MS = 400;
+/**
+ * installShellHook: output quiet this long at a last line that is no known prompt counts as one too.
+ * Long, because typing while the rc files still run (a silent nvm/conda after the motd) would put
+ * their output and the first prompt inside what the hook drops.
+ */
+const HOOK_IDLE_QUIET_MS = 1500;
 /** installShellHook: longest wait for the hooked prompt after typing the hook; then the held output is let through. */
 const HOOK_TIMEOUT_MS = 5000;
 /** installShellHook: held output beyond this means the hook went wrong; it is let through. */
