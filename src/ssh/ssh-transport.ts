@@ -10,12 +10,27 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import type { Duplex } from "node:stream";
-import { Client, OpenSSHAgent, utils, type AnyAuthMethod, type AuthenticationType, type ClientChannel, type ConnectConfig, type IdentityCallback, type ParsedKey, type Prompt, type ServerHostKeyAlgorithm } from "ssh2";
+import type { Client, AnyAuthMethod, AuthenticationType, ClientChannel, ConnectConfig, IdentityCallback, ParsedKey, Prompt, ServerHostKeyAlgorithm } from "ssh2";
 import { PtyError } from "../errors";
 import { Emitter, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport";
 import { resolveSshConfig, type SshTarget } from "./config";
 import { mapConnectError, type HopLabel } from "./errors";
 import { appendKnownHost, checkHostKey, fingerprintSha256, keyTypeOfBlob, knownKeyTypes, loadKnownHosts } from "./known-hosts";
+
+// ssh2 (pure-JS crypto) is loaded on the first connection, not at server start: it is ~30 ms of a
+// cold start that sessions without SSH never need.
+type Ssh2 = typeof import("ssh2");
+let ssh2: Ssh2 | undefined;
+async function loadSsh2(): Promise<Ssh2> {
+  const m = (await import("ssh2")) as unknown as Ssh2 & { default?: Ssh2 };
+  const loaded: Ssh2 = ssh2 ?? (m.default?.Client ? m.default : m);
+  ssh2 = loaded;
+  return loaded;
+}
+function lib(): Ssh2 {
+  if (!ssh2) throw new Error("ssh2 used before loadSsh2()");
+  return ssh2;
+}
 
 export interface SshSessionOptions {
   host: string;
@@ -101,6 +116,7 @@ export interface SshConnection {
 
 /** Connect (through every hop) and authenticate, the way openSshTransport does, without opening a channel. Throws PtyError. */
 export async function connectSsh(options: Omit<SshSessionOptions, "cols" | "rows">): Promise<SshConnection> {
+  await loadSsh2();
   const target = resolveSshConfig(options.host, {
     ...(options.user === undefined ? {} : { user: options.user }),
     ...(options.port === undefined ? {} : { port: options.port }),
@@ -302,7 +318,7 @@ async function connectHop(hop: SshTarget, sock: Duplex | undefined, options: Omi
     advance();
   };
 
-  const client = new Client();
+  const client = new (lib().Client)();
   const config: ConnectConfig = {
     host: hop.hostname,
     port: hop.port,
@@ -354,7 +370,7 @@ function authSteps(hop: SshTarget, options: Omit<SshSessionOptions, "cols" | "ro
     steps.push({
       label: "publickey (agent)",
       type: "agent",
-      make: (username) => ({ type: "agent", username, agent: filter === undefined ? agentSocket : new FilteredAgent(agentSocket, filter) }),
+      make: (username) => ({ type: "agent", username, agent: filter === undefined ? agentSocket : filteredAgent(agentSocket, filter) }),
     });
   }
   if (hop.pubkeyAuthentication) {
@@ -402,7 +418,7 @@ async function loadIdentity(file: string, options: Omit<SshSessionOptions, "cols
   } catch (err) {
     return { skip: `unreadable: ${(err as NodeJS.ErrnoException).code ?? "error"}` };
   }
-  const plain = utils.parseKey(data);
+  const plain = lib().utils.parseKey(data);
   if (!(plain instanceof Error)) return plain.isPrivateKey() ? { key: plain } : { skip: "not a private key" };
   if (!/encrypted|passphrase/i.test(plain.message)) return { skip: "unsupported key format" };
   let passphrase = options.passphrase;
@@ -416,7 +432,7 @@ async function loadIdentity(file: string, options: Omit<SshSessionOptions, "cols
     }
   }
   if (passphrase === undefined) return { skip: "encrypted, no passphrase given" };
-  const key = utils.parseKey(data, passphrase);
+  const key = lib().utils.parseKey(data, passphrase);
   // ssh2 reports a wrong passphrase as a decrypt/parse error; never echo the passphrase.
   if (key instanceof Error) return { skip: "encrypted, passphrase did not decrypt it" };
   return { key };
@@ -427,7 +443,7 @@ function publicKeysOf(files: readonly string[]): Buffer[] {
   for (const file of files) {
     for (const candidate of [`${file}.pub`, file]) {
       try {
-        const parsed = utils.parseKey(readFileSync(candidate));
+        const parsed = lib().utils.parseKey(readFileSync(candidate));
         if (!(parsed instanceof Error)) {
           keys.push(parsed.getPublicSSH());
           break;
@@ -441,7 +457,19 @@ function publicKeysOf(files: readonly string[]): Buffer[] {
 }
 
 /** `IdentitiesOnly yes`: offer only the agent keys that match the configured identity files (ssh_config(5)). */
-class FilteredAgent extends OpenSSHAgent {
+function filteredAgent(socketPath: string, allowed: Buffer[]) {
+  const FilteredAgent = filteredAgentClass();
+  return new FilteredAgent(socketPath, allowed);
+}
+
+let filteredAgentClassCache: ReturnType<typeof makeFilteredAgentClass> | undefined;
+function filteredAgentClass() {
+  filteredAgentClassCache ??= makeFilteredAgentClass(lib());
+  return filteredAgentClassCache;
+}
+
+function makeFilteredAgentClass({ OpenSSHAgent }: Ssh2) {
+  return class FilteredAgent extends OpenSSHAgent {
   readonly #allowed: Buffer[];
   constructor(socketPath: string, allowed: Buffer[]) {
     super(socketPath);
@@ -454,6 +482,7 @@ class FilteredAgent extends OpenSSHAgent {
       cb(undefined, parsed.filter((k) => this.#allowed.some((a) => a.equals(k.getPublicSSH()))));
     });
   }
+  };
 }
 
 function openChannel(client: Client, options: SshSessionOptions, target: SshTarget): Promise<ClientChannel> {
