@@ -126,6 +126,22 @@ describe("shell integration over ssh (bash login shell)", () => {
     await h.call("close_session", { session_id: id });
   });
 
+  test("sleep interrupted by ctrl+c ends with 130; a nested shell is heuristic, the outer one exact again after it", async () => {
+    const { session_id: id } = await h.call<{ session_id: string }>("create_ssh_session", login(BASH_USER));
+    const running = await h.call<R>("send_input", { session_id: id, input: "sleep 5", timeout_ms: 300 });
+    expect(running).toMatchObject({ is_complete: false, completion: "exact", state: "running" });
+    await h.call("send_control", { session_id: id, key: "ctrl+c" });
+    await h.call("read_output", { session_id: id, wait_for: "^\\$ $", timeout: 10 });
+    expect(await h.call<R>("get_session_state", { session_id: id })).toMatchObject({ last_exit_code: 130, state: "at_prompt" });
+
+    const inner = await h.call<R>("send_input", { session_id: id, input: "PS1='inner$ ' bash --norc --noprofile", timeout_ms: 3000 });
+    expect(inner).toMatchObject({ output: "inner$ ", completion: "exact", is_complete: false });
+    expect(await h.call<R>("send_input", { session_id: id, input: "echo in-inner" })).toMatchObject({ output: "in-inner\ninner$ ", is_complete: true, completion: "heuristic" });
+    expect(await h.call<R>("send_input", { session_id: id, input: "exit 4" })).toMatchObject({ output: "exit\n$ ", is_complete: true, completion: "heuristic" });
+    expect(await h.call<R>("send_input", { session_id: id, input: "echo outer" })).toMatchObject({ output: "outer\n$ ", exit_code: 0, completion: "exact" });
+    await h.call("close_session", { session_id: id });
+  });
+
   test("shell_integration: false types nothing: heuristic completion, no exit_code", async () => {
     rmSync(join(bash.home, ".bash_history_test"), { force: true });
     const { session_id: id } = await h.call<{ session_id: string }>("create_ssh_session", login(BASH_USER, { shell_integration: "false" }));
