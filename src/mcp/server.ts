@@ -22,7 +22,9 @@ export function createServer(options: { tools: readonly Tool[]; sessions: Sessio
     { capabilities: { tools: {} }, instructions: INSTRUCTIONS },
   );
   const byName = new Map(options.tools.map((t) => [t.name, t]));
-  const listed = options.tools.map((t) => ({
+  // JSON Schemas are built on the first tools/list, not at start-up (tens of ms for every tool).
+  let listed: ReturnType<typeof listTools> | undefined;
+  const listTools = () => options.tools.map((t) => ({
     name: t.name,
     title: t.title,
     description: t.description,
@@ -31,7 +33,7 @@ export function createServer(options: { tools: readonly Tool[]; sessions: Sessio
     outputSchema: jsonSchema(t.output, "output"),
   }));
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listed }));
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: (listed ??= listTools()) }));
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const tool = byName.get(request.params.name);
