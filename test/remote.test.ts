@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { spawnSync } from "bun";
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { deployBinary } from "../src/deploy/deploy.ts";
 import { connectSsh } from "../src/ssh/ssh-transport.ts";
 import { binary, McpHarness } from "./harness/mcp.ts";
@@ -19,6 +19,8 @@ const local = tempDir("pty-mcp-remote-local-");
 const remote = tempDir("pty-mcp-remote-host-");
 const releaseDir = join(local.path, "release");
 const sshDir = join(local.path, ".ssh");
+/** A private copy of dist/pty-mcp: the deploy tests compare digests, and others may rebuild dist/ meanwhile. */
+const self = join(local.path, "bin", "pty-mcp");
 let sshd: Sshd;
 let version: string;
 
@@ -28,7 +30,7 @@ function sha256(path: string): string {
 
 /** `pty-mcp deploy` through the binary, with the test's HOME (keys, known_hosts). */
 function deployCli(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync([binary, "deploy", "127.0.0.1", "--port", String(sshd.port), "--user", "root", ...args], {
+  const r = spawnSync([self, "deploy", "127.0.0.1", "--port", String(sshd.port), "--user", "root", ...args], {
     env: { ...process.env, HOME: local.path, SSH_AUTH_SOCK: "", PTY_MCP_RELEASE_DIR: "" },
   });
   return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
@@ -38,13 +40,15 @@ beforeAll(async () => {
   mkdirSync(sshDir, { recursive: true, mode: 0o700 });
   mkdirSync(join(remote.path, "run"), { recursive: true, mode: 0o700 });
   mkdirSync(releaseDir);
-  symlinkSync(binary, join(releaseDir, "pty-mcp-linux-x64"));
-  symlinkSync(binary, join(releaseDir, "pty-mcp-linux-x64-baseline"));
+  mkdirSync(dirname(self));
+  copyFileSync(binary, self);
+  symlinkSync(self, join(releaseDir, "pty-mcp-linux-x64"));
+  symlinkSync(self, join(releaseDir, "pty-mcp-linux-x64-baseline"));
   sshd = await startSshd({ extraConfig: `SetEnv HOME=${remote.path} XDG_RUNTIME_DIR=${join(remote.path, "run")}` });
   const key = makeKey(join(sshDir, "id_ed25519"));
   sshd.authorize(key.pub);
   writeFileSync(join(sshDir, "known_hosts"), `${knownHostsLine(sshd)}\n`);
-  version = spawnSync([binary, "--version"]).stdout.toString().trim();
+  version = spawnSync([self, "--version"]).stdout.toString().trim();
 });
 
 afterAll(async () => {
@@ -67,12 +71,12 @@ describe("deploy", () => {
       action: "installed",
       version: version.replace("pty-mcp ", ""),
       target: "linux-x64",
-      source: binary,
-      bytes: readFileSync(binary).length,
+      source: self,
+      bytes: readFileSync(self).length,
       compressed_bytes: expect.any(Number),
     });
     expect(result.compressed_bytes).toBeLessThan(result.bytes);
-    expect(sha256(dest)).toBe(sha256(binary));
+    expect(sha256(dest)).toBe(sha256(self));
     expect(spawnSync(["stat", "-c", "%a", dest]).stdout.toString().trim()).toBe("755");
     expect(spawnSync([dest, "--version"]).stdout.toString().trim()).toBe(version);
     expect(readdirSync(join(remote.path, "opt", "bin"))).toEqual(["pty-mcp"]);
@@ -86,7 +90,7 @@ describe("deploy", () => {
     const r = deployCli([]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`root@127.0.0.1:${sshd.port}: installed ${version} (linux-x64) at ${remote.path}/.local/bin/pty-mcp\n`);
-    expect(sha256(join(remote.path, ".local/bin/pty-mcp"))).toBe(sha256(binary));
+    expect(sha256(join(remote.path, ".local/bin/pty-mcp"))).toBe(sha256(self));
   });
 
   test("a corrupted upload is detected on the host and not installed", async () => {
@@ -194,5 +198,53 @@ describe("persistent SSH sessions", () => {
     expect((await h.call<{ sessions: Array<{ session_id: string; attached_here: boolean }> }>("list_remote_sessions", target())).sessions.find((x) => x.session_id === id)?.attached_here).toBe(true);
     expect(await h.call("close_session", { session_id: id })).toMatchObject({ success: true, session_id: id });
     expect((await h.call<{ sessions: Array<{ session_id: string }> }>("list_remote_sessions", target())).sessions.map((x) => x.session_id)).not.toContain(id);
+  });
+  test("a fresh host: first persistent use deploys; with sshd gone the mirror says connected: false, stays alive, a write fails retryable; sshd back → the next call reconnects", async () => {
+    h ??= await startServer();
+    using fresh = tempDir("pty-mcp-remote-fresh-");
+    mkdirSync(join(fresh.path, "run"), { mode: 0o700 });
+    const env = `SetEnv HOME=${fresh.path} XDG_RUNTIME_DIR=${join(fresh.path, "run")}`;
+    const first = await startSshd({ extraConfig: env });
+    let second: Sshd | undefined;
+    try {
+      first.authorize(readFileSync(join(sshDir, "id_ed25519.pub"), "utf8").trim());
+      appendFileSync(join(sshDir, "known_hosts"), `${knownHostsLine(first)}\n`);
+      const host = { host: "127.0.0.1", port: first.port, user: "root" };
+      const s = await h.call<Record<string, unknown>>("create_ssh_session", { ...host, persistent: true, command: "env PS1='$ ' PROMPT_COMMAND= bash --norc --noprofile" });
+      expect(s).toMatchObject({ persistent: true, connected: true, remote_path: `${fresh.path}/.local/bin/pty-mcp`, deployed: { version: version.replace("pty-mcp ", "") } });
+      expect(spawnSync([join(fresh.path, ".local/bin/pty-mcp"), "--version"]).stdout.toString().trim()).toBe(version);
+      const id = s.session_id as string;
+      await h.call("read_output", { session_id: id, wait_for: "^\\$ $", timeout: 20 });
+      expect(await h.call<Record<string, unknown>>("send_input", { session_id: id, input: "echo one" })).toMatchObject({ output: "one\n$ ", is_alive: true });
+
+      // The host's sshd goes away entirely: reconnecting is refused until it is back.
+      const connections = first.connectionPids();
+      process.kill(first.pid, "SIGKILL");
+      for (const pid of connections) process.kill(pid, "SIGKILL");
+      let state = await h.call<Record<string, unknown>>("get_session_state", { session_id: id });
+      for (let i = 0; state.connected !== false && i < 200; i++) {
+        await Bun.sleep(25);
+        state = await h.call<Record<string, unknown>>("get_session_state", { session_id: id });
+      }
+      expect(state).toMatchObject({ connected: false, is_alive: true });
+      const failed = await h.callError("send_input", { session_id: id, input: "echo two" });
+      expect({ code: failed.code, retryable: failed.retryable }).toEqual({ code: "DAEMON_UNAVAILABLE", retryable: true });
+
+      // sshd back on the same port with the same host key: the next calls reconnect.
+      second = await startSshd({ hostKeyPath: first.hostKey.path, extraConfig: `${env}\nPort ${first.port}` });
+      second.authorize(readFileSync(join(sshDir, "id_ed25519.pub"), "utf8").trim());
+      for (let i = 0; state.connected !== true && i < 600; i++) {
+        await Bun.sleep(50);
+        state = await h.call<Record<string, unknown>>("get_session_state", { session_id: id });
+      }
+      expect(state).toMatchObject({ connected: true, is_alive: true });
+      expect(await h.call<Record<string, unknown>>("send_input", { session_id: id, input: "echo two" })).toMatchObject({ output: "two\n$ ", is_alive: true });
+      expect((await h.call<{ output: string }>("read_output", { session_id: id, since_cursor: 0 })).output).toBe("$ echo one\none\n$ echo two\ntwo\n$ ");
+      expect(await h.call("close_session", { session_id: id })).toMatchObject({ success: true });
+    } finally {
+      spawnSync(["sh", "-c", `pid=$(cat '${join(fresh.path, "run", "pty-mcp", "daemon.pid")}' 2>/dev/null) && kill $pid`]);
+      await second?.[Symbol.asyncDispose]();
+      await first[Symbol.asyncDispose]();
+    }
   });
 });

@@ -20,6 +20,8 @@ export type Reconnect = () => Promise<DaemonClient>;
 
 /** Waits before each reconnect attempt of one round (about 16 s in all); a later write or state call starts another round. */
 const RECONNECT_DELAYS_MS = [0, 250, 500, 1000, 2000, 4000, 8000];
+/** Longest a write (or close) waits for a reconnect before failing with a retryable DAEMON_UNAVAILABLE; reconnecting goes on. */
+const RECONNECT_WAIT_MS = 20_000;
 
 type Queued = { kind: "data"; bytes: Uint8Array } | { kind: "gap"; cursor: number } | { kind: "exit"; exit: TransportExit } | { kind: "resized"; size: { cols: number; rows: number } };
 
@@ -217,6 +219,24 @@ export class DaemonTransport implements Transport {
     })());
   }
 
+  /** ensureConnected(), but waiting at most RECONNECT_WAIT_MS (a connect to a dead host may hang until its timeout). */
+  async #waitConnected(): Promise<void> {
+    let timer: Timer | undefined;
+    const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(resolve, RECONNECT_WAIT_MS, "timeout")));
+    try {
+      const outcome = await Promise.race([this.#ensureConnected(), timeout]);
+      if (outcome === "timeout") {
+        throw new PtyError(
+          "DAEMON_UNAVAILABLE",
+          `The link to the daemon holding ${this.sessionId} is down (${this.#lossReason}); still reconnecting after ${RECONNECT_WAIT_MS / 1000} s. Retry shortly (get_session_state shows connected).`,
+          true,
+        );
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Attaches over `client` from the cursor after the last byte we have; events dedupe by cursor. */
   async #reattach(client: DaemonClient): Promise<void> {
     const subscription = client.subscribe(this.sessionId, (event, body) => {
@@ -248,7 +268,7 @@ export class DaemonTransport implements Transport {
   }
 
   async write(bytes: Uint8Array): Promise<void> {
-    if (!this.#connected) await this.#ensureConnected();
+    if (!this.#connected) await this.#waitConnected();
     if (this.#exited) throw new PtyError(this.#exited.errorCode ?? "SESSION_CLOSED", `Session ${this.sessionId} has ended (${this.#exited.reason ?? "the program exited"}).`);
     const mark = this.#readMark();
     await this.#client.request({ type: "write", session: this.sessionId, ...(mark !== undefined ? { read_mark: mark } : {}) }, bytes);
@@ -266,7 +286,7 @@ export class DaemonTransport implements Transport {
       try {
         if (this.#detached || this.#exited?.errorCode === "DAEMON_UNAVAILABLE") return;
         try {
-          if (!this.#connected) await this.#ensureConnected();
+          if (!this.#connected) await this.#waitConnected();
           const reply = await this.#client.request({ type: "close", session: this.sessionId });
           this.#end(reply.exit ? { ...reply.exit } : { code: null, signal: null, reason: "closed" });
         } catch (err) {
