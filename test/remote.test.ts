@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { spawnSync } from "bun";
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { compile } from "../scripts/build.ts";
+import { connectDaemon } from "../src/daemon/client.ts";
 import { deployBinary } from "../src/deploy/deploy.ts";
 import { connectSsh } from "../src/ssh/ssh-transport.ts";
 import { binary, McpHarness } from "./harness/mcp.ts";
@@ -245,6 +247,39 @@ describe("persistent SSH sessions", () => {
       spawnSync(["sh", "-c", `pid=$(cat '${join(fresh.path, "run", "pty-mcp", "daemon.pid")}' 2>/dev/null) && kill $pid`]);
       await second?.[Symbol.asyncDispose]();
       await first[Symbol.asyncDispose]();
+    }
+  });
+  test("version skew: an older pty-mcp whose daemon serves a session is upgraded; that daemon keeps its session and serves ours too", async () => {
+    h ??= await startServer();
+    using skew = tempDir("pty-mcp-remote-skew-");
+    const run = join(skew.path, "run");
+    mkdirSync(run, { mode: 0o700 });
+    const remoteBin = join(skew.path, ".local", "bin", "pty-mcp");
+    mkdirSync(dirname(remoteBin), { recursive: true });
+    // The host has pty-mcp 0.0.9 (same protocol), and its daemon runs a job.
+    compile({ entry: join(import.meta.dir, "../src/main.ts"), outfile: remoteBin, version: "0.0.9" });
+    const hostEnv = { ...process.env, HOME: skew.path, XDG_RUNTIME_DIR: run };
+    expect(spawnSync([remoteBin, "daemon"], { env: hostEnv }).exitCode).toBe(0);
+    const old = await connectDaemon({ socketPath: join(run, "pty-mcp", "daemon.sock") });
+    expect(old.hello.daemon).toContain("0.0.9");
+    const { session: job } = await old.request({ type: "create", command: "sleep", args: ["300"], cols: 80, rows: 24 });
+    old.close();
+
+    const skewSshd = await startSshd({ extraConfig: `SetEnv HOME=${skew.path} XDG_RUNTIME_DIR=${run}` });
+    try {
+      skewSshd.authorize(readFileSync(join(sshDir, "id_ed25519.pub"), "utf8").trim());
+      appendFileSync(join(sshDir, "known_hosts"), `${knownHostsLine(skewSshd)}\n`);
+      const host = { host: "127.0.0.1", port: skewSshd.port, user: "root" };
+      const s = await h.call<Record<string, unknown>>("create_ssh_session", { ...host, persistent: true, command: "echo new; sleep 300" });
+      expect(s).toMatchObject({ persistent: true, connected: true, remote_path: remoteBin, deployed: { version: version.replace("pty-mcp ", ""), previous_version: "0.0.9" } });
+      expect(spawnSync([remoteBin, "--version"]).stdout.toString().trim()).toBe(version);
+      expect((await h.call<{ matched: boolean }>("read_output", { session_id: s.session_id, wait_for: "^new$", timeout: 20 })).matched).toBe(true);
+      const listed = await h.call<{ sessions: Array<{ session_id: string; is_alive: boolean }> }>("list_remote_sessions", { ...host, status: "running" });
+      expect(listed.sessions.map((x) => x.session_id).sort()).toEqual([job.id, s.session_id as string].sort());
+      await h.call("close_session", { session_id: s.session_id });
+    } finally {
+      spawnSync(["sh", "-c", `pid=$(cat '${join(run, "pty-mcp", "daemon.pid")}' 2>/dev/null) && kill $pid`]);
+      await skewSshd[Symbol.asyncDispose]();
     }
   });
 });
