@@ -106,6 +106,13 @@ describe("local sessions", () => {
     expect((await h.callError("get_session_state", { session_id: s.session_id })).code).toBe("SESSION_NOT_FOUND");
   });
 
+  test("wait_for after a burst of lines keeps exact context (block pre-check)", async () => {
+    const id = await bash();
+    const r = await h.call<Record<string, unknown>>("send_input", { session_id: id, input: "seq 1 20000; echo TARGET-LINE; echo after-1; echo after-2", wait_for: "^TARGET-LINE$", context_lines: 2 });
+    expect(r).toMatchObject({ matched: true, match_line: "TARGET-LINE", context: "19999\n20000\nTARGET-LINE\nafter-1\nafter-2" });
+    await h.call("close_session", { session_id: id });
+  });
+
   test("wait_for with a list of patterns names the one that matched", async () => {
     const id = await bash();
     const r = await h.call<Record<string, unknown>>("send_input", { session_id: id, input: "echo 'step two: FAIL'", wait_for: ["OK$", "FAIL$"] });

@@ -10,6 +10,8 @@ export interface Pattern {
   /** "regex", or "substring" after an invalid regex fell back. */
   readonly kind: "regex" | "substring";
   test(line: string): boolean;
+  /** Whether any line of a multi-line block may match: a fast pre-check before testing line by line. */
+  testBlock(text: string): boolean;
 }
 
 export interface CompiledPatterns {
@@ -48,7 +50,9 @@ function compileOne(source: string): Pattern {
   }
   if (re2) {
     const compiled = re2;
-    return { source, kind: "regex", test: (line) => compiled.test(line) };
+    // ^ and $ at every line boundary, so a block matches wherever one of its lines does.
+    const block = RE2JS.compile(source, RE2JS.MULTILINE);
+    return { source, kind: "regex", test: (line) => compiled.test(line), testBlock: (text) => block.test(text) };
   }
   if (isJsRegex(source)) {
     throw new PtyError(
@@ -57,7 +61,7 @@ function compileOne(source: string): Pattern {
         "Rewrite it without (?=, (?!, (?<=, (?<! or \\1 (RE2 syntax), or use a list of simpler patterns.",
     );
   }
-  return { source, kind: "substring", test: (line) => line.includes(source) };
+  return { source, kind: "substring", test: (line) => line.includes(source), testBlock: (text) => text.includes(source) };
 }
 
 function isJsRegex(source: string): boolean {

@@ -120,6 +120,8 @@ const PROGRESS_INTERVAL_MS = 5000;
 /** A line longer than this is matched without waiting for its newline. */
 const MAX_PARTIAL_LINE = 64 * 1024;
 const TAIL_BYTES = 4096;
+/** Complete lines worth testing as one block before going line by line. */
+const BLOCK_SCAN_MIN = 4096;
 const AUTO_PAGER_DELAY_MS = 20;
 /** installShellHook: longest wait for the first prompt (a slow ~/.bashrc: nvm, conda) before typing the hook. */
 const HOOK_PROMPT_TIMEOUT_MS = 10_000;
@@ -567,6 +569,21 @@ export class Session {
       const base = pos;
       const raw = this.buffer.slice(base);
       let lineStart = 0;
+      // A flood: test all complete lines at once and skip them when nothing can match there
+      // (one RE2 pass instead of one per line); the line loop below then finds the exact line.
+      const lastNewline = echoIndex >= echo.length ? raw.lastIndexOf(0x0a) : -1;
+      if (lastNewline >= BLOCK_SCAN_MIN) {
+        const block = cleanText(decode(raw.subarray(0, lastNewline)));
+        if (!patterns.some((p) => p.testBlock(block))) {
+          if (contextLines > 0) {
+            const lines = block.split("\n").slice(-contextLines);
+            before.push(...lines);
+            before.splice(0, Math.max(0, before.length - contextLines));
+          }
+          lineStart = lastNewline + 1;
+          pos = base + lineStart;
+        }
+      }
       for (;;) {
         let nl = raw.indexOf(0x0a, lineStart);
         const partial = nl < 0;
