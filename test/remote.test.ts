@@ -282,4 +282,69 @@ describe("persistent SSH sessions", () => {
       await skewSshd[Symbol.asyncDispose]();
     }
   });
+  /** Network namespaces need root (CI has it); elsewhere this test is skipped. */
+  const netnsOk = (() => {
+    const probe = `ptymcp-probe-${process.pid}`;
+    if (spawnSync(["ip", "netns", "add", probe]).exitCode !== 0) return false;
+    spawnSync(["ip", "netns", "del", probe]);
+    return true;
+  })();
+
+  test.skipIf(!netnsOk)("the link cut in a network namespace (veth down, then up): the mirror notices, reconnects, every tick once, exit code 3", async () => {
+    h ??= await startServer();
+    using cut = tempDir("pty-mcp-remote-netns-");
+    const run = join(cut.path, "run");
+    mkdirSync(run, { mode: 0o700 });
+    const tag = `${process.pid % 10000}`;
+    const ns = `ptymcp-${tag}`;
+    const outside = `pmh${tag}`;
+    const inside = `pmn${tag}`;
+    const net = `10.231.${process.pid % 250}`;
+    const ip = (...args: string[]) => {
+      const r = spawnSync(["ip", ...args]);
+      if (r.exitCode !== 0) throw new Error(`ip ${args.join(" ")}: ${r.stderr.toString()}`);
+    };
+    ip("netns", "add", ns);
+    let nsSshd: Sshd | undefined;
+    try {
+      ip("link", "add", outside, "type", "veth", "peer", "name", inside);
+      ip("link", "set", inside, "netns", ns);
+      ip("addr", "add", `${net}.1/30`, "dev", outside);
+      ip("link", "set", outside, "up");
+      ip("netns", "exec", ns, "ip", "addr", "add", `${net}.2/30`, "dev", inside);
+      ip("netns", "exec", ns, "ip", "link", "set", inside, "up");
+      ip("netns", "exec", ns, "ip", "link", "set", "lo", "up");
+      nsSshd = await startSshd({ prefix: ["ip", "netns", "exec", ns], listenAddress: `${net}.2`, extraConfig: `SetEnv HOME=${cut.path} XDG_RUNTIME_DIR=${run}` });
+      nsSshd.authorize(readFileSync(join(sshDir, "id_ed25519.pub"), "utf8").trim());
+      appendFileSync(join(sshDir, "known_hosts"), `${knownHostsLine(nsSshd, `${net}.2`)}\n`);
+      // A dead link is noticed by keepalives: one a second, two unanswered end the connection.
+      appendFileSync(join(sshDir, "config"), `Host ${net}.2\n  ServerAliveInterval 1\n  ServerAliveCountMax 2\n`);
+      const host = { host: `${net}.2`, port: nsSshd.port, user: "root" };
+      const ticker = "i=1; while [ $i -le 10 ]; do echo tick $i; i=$((i+1)); sleep 1; done; exit 3";
+      const s = await h.call<Record<string, unknown>>("create_ssh_session", { ...host, persistent: true, command: ticker });
+      const id = s.session_id as string;
+      expect((await h.call<{ matched: boolean }>("read_output", { session_id: id, wait_for: "tick 2", timeout: 20 })).matched).toBe(true);
+
+      ip("link", "set", outside, "down");
+      let state = await h.call<Record<string, unknown>>("get_session_state", { session_id: id });
+      for (let i = 0; state.connected !== false && i < 400; i++) {
+        await Bun.sleep(25);
+        state = await h.call<Record<string, unknown>>("get_session_state", { session_id: id });
+      }
+      expect(state).toMatchObject({ connected: false, is_alive: true });
+      ip("link", "set", outside, "up");
+
+      const ended = await h.call<{ matched: boolean; is_alive: boolean }>("read_output", { session_id: id, wait_for: "never printed", timeout: 60 });
+      expect(ended).toMatchObject({ matched: false, is_alive: false });
+      expect(await h.call<Record<string, unknown>>("get_session_state", { session_id: id })).toMatchObject({ is_alive: false, exit_code: 3, connected: true });
+      const all = await h.call<{ output: string }>("read_output", { session_id: id, since_cursor: 0 });
+      expect(all.output).toBe(Array.from({ length: 10 }, (_, i) => `tick ${i + 1}\n`).join(""));
+      await h.call("close_session", { session_id: id });
+    } finally {
+      spawnSync(["sh", "-c", `pid=$(cat '${join(run, "pty-mcp", "daemon.pid")}' 2>/dev/null) && kill $pid`]);
+      await nsSshd?.[Symbol.asyncDispose]();
+      spawnSync(["ip", "netns", "del", ns]);
+      spawnSync(["ip", "link", "del", outside]);
+    }
+  });
 });

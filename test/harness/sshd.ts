@@ -81,12 +81,12 @@ export async function freePort(): Promise<number> {
 }
 
 /** Resolves once something on the port sends an SSH banner. */
-async function waitForBanner(port: number, proc: Subprocess, timeoutMs: number, log: () => string): Promise<void> {
+async function waitForBanner(port: number, proc: Subprocess, timeoutMs: number, log: () => string, host = "127.0.0.1"): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`sshd exited (${proc.exitCode}): ${log()}`);
     const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, "127.0.0.1");
+      const s = connect(port, host);
       s.once("data", (d) => {
         s.destroy();
         resolve(d.toString().startsWith("SSH-"));
@@ -99,7 +99,17 @@ async function waitForBanner(port: number, proc: Subprocess, timeoutMs: number, 
   throw new Error(`sshd did not come up on port ${port}: ${log()}`);
 }
 
-export async function startSshd(options: { extraConfig?: string; hostKeyType?: "ed25519" | "ecdsa" | "rsa"; hostKeyPath?: string } = {}): Promise<Sshd> {
+export async function startSshd(
+  options: {
+    extraConfig?: string;
+    hostKeyType?: "ed25519" | "ecdsa" | "rsa";
+    hostKeyPath?: string;
+    /** Listen here instead of 127.0.0.1 (with `prefix`, an address inside a network namespace). */
+    listenAddress?: string;
+    /** Runs sshd through this, e.g. ["ip", "netns", "exec", NAME]. */
+    prefix?: string[];
+  } = {},
+): Promise<Sshd> {
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
   const dir = mkdtempSync(join(tmpdir(), "pty-mcp-sshd-"));
   const hostKey = options.hostKeyPath === undefined ? makeKey(join(dir, "host_key"), { type: options.hostKeyType ?? "ed25519" }) : readPublicKey(options.hostKeyPath);
@@ -113,7 +123,7 @@ export async function startSshd(options: { extraConfig?: string; hostKeyType?: "
       config,
       [
         `Port ${port}`,
-        "ListenAddress 127.0.0.1",
+        `ListenAddress ${options.listenAddress ?? "127.0.0.1"}`,
         `HostKey ${hostKey.path}`,
         `PidFile ${join(dir, "sshd.pid")}`,
         `AuthorizedKeysFile ${authorizedKeys}`,
@@ -135,13 +145,13 @@ export async function startSshd(options: { extraConfig?: string; hostKeyType?: "
       ].join("\n"),
     );
     let stderr = "";
-    const proc = spawn([SSHD, "-D", "-e", "-f", config], { stdout: "ignore", stderr: "pipe", stdin: "ignore" });
+    const proc = spawn([...(options.prefix ?? []), SSHD, "-D", "-e", "-f", config], { stdout: "ignore", stderr: "pipe", stdin: "ignore" });
     void (async () => {
       const decoder = new TextDecoder();
       for await (const chunk of proc.stderr) stderr += decoder.decode(chunk);
     })();
     try {
-      await waitForBanner(port, proc, 10_000, () => stderr);
+      await waitForBanner(port, proc, 10_000, () => stderr, options.listenAddress);
     } catch (err) {
       lastError = err;
       proc.kill("SIGKILL");
