@@ -130,6 +130,39 @@ describe("deploy", () => {
   });
 });
 
+/** A tmpfs mounted for one test (needs root; the tests using it are skipped elsewhere). */
+function mountTmpfs(dir: string, options: string): (Disposable & { ok: boolean }) {
+  mkdirSync(dir, { recursive: true });
+  const ok = spawnSync(["mount", "-t", "tmpfs", "-o", options, "tmpfs", dir]).exitCode === 0;
+  return { ok, [Symbol.dispose]: () => void (ok && spawnSync(["umount", "-l", dir])) };
+}
+
+const mountOk = (() => {
+  using probe = tempDir("pty-mcp-remote-mount-");
+  using m = mountTmpfs(join(probe.path, "m"), "size=1m");
+  return m.ok;
+})();
+
+describe("deploy failures", () => {
+  test.skipIf(!mountOk)("a noexec directory: DEPLOY_FAILED says so, nothing is left behind", () => {
+    const dir = join(remote.path, "noexec");
+    using _mount = mountTmpfs(dir, "noexec,size=400m");
+    const r = deployCli(["--path", join(dir, "pty-mcp")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`pty-mcp deploy: DEPLOY_FAILED: Deploying pty-mcp to root@127.0.0.1:${sshd.port}: ${dir} does not allow running programs (mounted noexec?)`);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  test.skipIf(!mountOk)("no space: DEPLOY_FAILED with the free and needed sizes, before uploading", () => {
+    const dir = join(remote.path, "small");
+    using _mount = mountTmpfs(dir, "size=20m");
+    const r = deployCli(["--path", join(dir, "pty-mcp")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`DEPLOY_FAILED: Deploying pty-mcp to root@127\\.0\\.0\\.1:${sshd.port}: no space: ${dir} has 20 MB free, the upload needs \\d+ MB\\.`));
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
 describe("persistent SSH sessions", () => {
   /** Prints tick 1 … tick 6, one a second, then exits 7. */
   const TICKER = "i=1; while [ $i -le 6 ]; do echo tick $i; i=$((i+1)); sleep 1; done; exit 7";

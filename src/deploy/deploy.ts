@@ -142,6 +142,10 @@ export async function deployBinary(target: DeployTarget, options: DeployOptions 
       if (trial.code === 126 || /permission denied/i.test(text)) {
         throw deployFailed(target, `${dir} does not allow running programs (mounted noexec?): ${text || `exit ${trial.code}`}. Deploy to another directory with --path (and set PTY_MCP_REMOTE_PATH for persistent sessions).`);
       }
+      const other = /^pty-mcp (\S+)$/.exec(trial.stdout.trim())?.[1];
+      if (trial.code === 0 && other) {
+        throw deployFailed(target, `${build.source} is pty-mcp ${other}, not this version (${VERSION}); nothing was installed. Rebuild the release builds (bun scripts/build.ts --all) or point PTY_MCP_RELEASE_DIR at builds of ${VERSION}.`);
+      }
       throw deployFailed(target, `pty-mcp-${build.name} does not run on ${probe.uname} (${text || `exit ${trial.code}`}). Put the right build in PTY_MCP_RELEASE_DIR.`);
     }
     const install = await exec(target.client, `mv -f ${q.tmp} ${q.path}`);
@@ -206,9 +210,32 @@ interface Build {
 
 const buildCache = new Map<string, Build>();
 
-/** A local release directory first, then the running binary when it fits, then the release URL. */
+/**
+ * The build for the host, first found: an explicit release directory (option, $PTY_MCP_RELEASE_DIR);
+ * the running binary when it fits (the very bytes of our version); release builds beside it
+ * (dist/ in a checkout); the release download.
+ */
 async function chooseBuild(probe: Probe, names: string[], releaseDir: string | undefined): Promise<Build> {
-  const dirs = [releaseDir, process.env.PTY_MCP_RELEASE_DIR, compiled() ? dirname(process.execPath) : undefined].filter((d): d is string => !!d);
+  // PTY_MCP_RELEASE_BASE as install.sh takes it: a directory here, a URL for download().
+  const base = process.env.PTY_MCP_RELEASE_BASE;
+  const baseDir = base && !/^https?:\/\//.test(base) ? base.replace(/^file:\/\//, "") : undefined;
+  const explicit = [releaseDir, process.env.PTY_MCP_RELEASE_DIR, baseDir].filter((d): d is string => !!d);
+  const found = findInDirs(explicit, names);
+  if (found) return found;
+  const self = localPlatform();
+  if (compiled() && runsOn(self, probe.platform)) {
+    const file = process.execPath;
+    return cached(file, () => {
+      const bytes = readFileSync(file);
+      return { name: names[0]!, bytes, sha256: sha(bytes), source: file };
+    });
+  }
+  const beside = findInDirs(compiled() ? [dirname(process.execPath)] : [], names);
+  if (beside) return beside;
+  return download(names);
+}
+
+function findInDirs(dirs: string[], names: string[]): Promise<Build> | undefined {
   for (const dir of dirs) {
     for (const name of names) {
       const file = join(dir, `pty-mcp-${name}`);
@@ -222,14 +249,10 @@ async function chooseBuild(probe: Probe, names: string[], releaseDir: string | u
       });
     }
   }
-  const self = localPlatform();
-  if (compiled() && runsOn(self, probe.platform)) {
-    const file = process.execPath;
-    return cached(file, () => {
-      const bytes = readFileSync(file);
-      return { name: names[0]!, bytes, sha256: sha(bytes), source: file };
-    });
-  }
+  return undefined;
+}
+
+async function download(names: string[]): Promise<Build> {
   const repo = process.env.PTY_MCP_RELEASE_BASE ?? (typeof PTY_MCP_RELEASE_REPO === "string" ? `${PTY_MCP_RELEASE_REPO}/releases/download/v${VERSION}` : undefined);
   if (repo && /^https?:\/\//.test(repo)) {
     const name = names[0]!;
