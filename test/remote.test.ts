@@ -234,6 +234,31 @@ describe("persistent SSH sessions", () => {
     expect(await h.call("close_session", { session_id: id })).toMatchObject({ success: true, session_id: id });
     expect((await h.call<{ sessions: Array<{ session_id: string }> }>("list_remote_sessions", target())).sessions.map((x) => x.session_id)).not.toContain(id);
   });
+  test("the MCP server SIGKILLed mid-job: a new server reattaches by id, every tick once, exit code 5", async () => {
+    const h1 = await startServer();
+    try {
+      const job = "i=1; while [ $i -le 8 ]; do echo tick $i; i=$((i+1)); sleep 1; done; exit 5";
+      const s = await h1.call<{ session_id: string }>("create_ssh_session", { ...target(), persistent: true, command: job });
+      expect((await h1.call<{ matched: boolean }>("read_output", { session_id: s.session_id, wait_for: "tick 3", timeout: 20 })).matched).toBe(true);
+      const pid = h1.transport.pid!;
+      process.kill(pid, "SIGKILL");
+      for (let i = 0; i < 400 && spawnSync(["kill", "-0", String(pid)]).exitCode === 0; i++) await Bun.sleep(25);
+
+      h ??= await startServer();
+      const again = await h.call<Record<string, unknown>>("create_ssh_session", { ...target(), session_id: s.session_id });
+      expect(again).toMatchObject({ session_id: s.session_id, persistent: true, reattached: true, connected: true });
+      const ended = await h.call<{ matched: boolean; is_alive: boolean }>("read_output", { session_id: s.session_id, wait_for: "never printed", timeout: 30 });
+      expect(ended).toMatchObject({ matched: false, is_alive: false });
+      expect(await h.call<Record<string, unknown>>("get_session_state", { session_id: s.session_id })).toMatchObject({ is_alive: false, exit_code: 5 });
+      expect((await h.call<{ output: string }>("read_output", { session_id: s.session_id, since_cursor: 0 })).output).toBe(
+        Array.from({ length: 8 }, (_, i) => `tick ${i + 1}\n`).join(""),
+      );
+      await h.call("close_session", { session_id: s.session_id });
+    } finally {
+      await h1.close();
+    }
+  });
+
   test("a fresh host: first persistent use deploys; with sshd gone the mirror says connected: false, stays alive, a write fails retryable; sshd back → the next call reconnects", async () => {
     h ??= await startServer();
     using fresh = tempDir("pty-mcp-remote-fresh-");
