@@ -195,15 +195,23 @@ describe("persistent SSH sessions", () => {
     const two = await h.call<{ matched: boolean }>("read_output", { session_id: id, wait_for: "tick 2", timeout: 20 });
     expect(two.matched).toBe(true);
 
-    // Cut the link: kill the sshd process serving our one connection.
-    const before = sshd.connectionPids();
+    // Cut the link: kill the sshd process serving our one connection (the deploy tests' connections may still be winding down).
+    let before = sshd.connectionPids();
+    for (let i = 0; before.length !== 1 && i < 400; i++) {
+      await Bun.sleep(25);
+      before = sshd.connectionPids();
+    }
     expect(before.length).toBe(1);
     process.kill(before[0]!, "SIGKILL");
 
     // The mirror reconnects by itself (a new sshd connection) and resumes from its cursor.
     const done = await h.call<{ matched: boolean; is_alive: boolean }>("read_output", { session_id: id, wait_for: "tick 6", timeout: 30 });
     expect(done.matched).toBe(true);
-    const after = sshd.connectionPids();
+    let after = sshd.connectionPids();
+    for (let i = 0; after.length !== 1 && i < 400; i++) {
+      await Bun.sleep(25);
+      after = sshd.connectionPids();
+    }
     expect(after.length).toBe(1);
     expect(after[0]).not.toBe(before[0]);
     // A wait that cannot match returns when the program ends.
