@@ -1,7 +1,7 @@
 // The audit trail through the compiled binary: `pty-mcp audit serve` as the collector, the MCP
 // server configured by the config file or by the Go original's verb-less --audit-url flag.
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { binary, McpHarness } from "./harness/mcp";
@@ -119,4 +119,53 @@ describe("audit end to end", () => {
     const verify = Bun.spawnSync([binary, "audit", "verify", log], { env: { ...process.env, ...env } });
     expect({ code: verify.exitCode, stdout: verify.stdout.toString() }).toEqual({ code: 0, stdout: "ok 6 entries\n" });
   });
+
+  test("audit: detach_session records a detach entry (the program goes on in the daemon); closing the reattached session records its close", async () => {
+    const { dir, env } = home("audit-user=ops1\n");
+    const log = join(dir, "audit.jsonl");
+    const runtime = join(dir, "run");
+    mkdirSync(runtime);
+    chmodSync(runtime, 0o700);
+    cleanups.push(() => stopDaemon(runtime));
+    const mcp = await start({ ...env, XDG_RUNTIME_DIR: runtime }, ["--audit-log", log]);
+    const { session_id } = await mcp.call<{ session_id: string }>("create_local_session", { command: "cat", persistent: true });
+    expect(await mcp.call("send_input", { session_id, input: "kept", wait_for: "^kept$" })).toMatchObject({ matched: true });
+    expect(await mcp.call("detach_session", { session_id })).toEqual({ success: true, session_id });
+    expect(await mcp.call("create_local_session", { session_id })).toMatchObject({ session_id, reattached: true, is_alive: true });
+    await mcp.call("close_session", { session_id });
+    await mcp.close();
+
+    const got = entries(log);
+    expect(got.filter((e) => e.event !== "output").map((e) => [e.event, e.session_id, e.user, e.type, e.reason ?? null])).toEqual([
+      ["create", session_id, "ops1", "local", null],
+      ["input", session_id, "ops1", "local", null],
+      ["detach", session_id, "ops1", "local", "detached; the program keeps running in the daemon"],
+      ["create", session_id, "ops1", "local", null],
+      ["close", session_id, "ops1", "local", "close_session"],
+    ]);
+    const verify = Bun.spawnSync([binary, "audit", "verify", log], { env: { ...process.env, ...env } });
+    expect({ code: verify.exitCode, stdout: verify.stdout.toString() }).toEqual({ code: 0, stdout: `ok ${got.length} entries\n` });
+  });
 });
+
+/** Ends the test's own daemon (its pid file is in the private runtime dir) and waits until it is gone. */
+async function stopDaemon(runtime: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(runtime, "pty-mcp", "daemon.pid"), "utf8").trim());
+  } catch {
+    return;
+  }
+  if (!(pid > 0)) return;
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!alive()) return;
+  process.kill(pid, "SIGKILL");
+  for (let delay = 5; alive(); delay = Math.min(delay * 2, 100)) await Bun.sleep(delay);
+}

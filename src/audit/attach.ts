@@ -1,7 +1,9 @@
 /**
  * Connects an AuditLog to a session registry: every session's creation, every
  * input before it reaches the transport (an input hook, so strict mode can
- * refuse it), the output that followed an input, and the end of the session.
+ * refuse it), the output that followed an input, and the end of the session
+ * (`close` once: the program's exit or close_session; `detach` for a persistent
+ * session left running in the daemon).
  * A secret is recorded as `event: "secret"` with no data; no output snippet
  * follows it.
  */
@@ -85,12 +87,25 @@ export function attachAudit(registry: SessionRegistry, audit: AuditLog): void {
     audit.record({ event: "create", session_id: session.id, type: session.type, target: session.target }).catch((err: unknown) => {
       console.error(`pty-mcp: audit of session ${session.id}'s creation failed: ${errorMessage(err)}`);
     });
+    const base = { session_id: session.id, type: session.type, target: session.target };
+    const failed = (err: unknown): void => console.error(`pty-mcp: audit of session ${session.id}'s end failed: ${errorMessage(err)}`);
+    let closeRecorded = false;
     session.transport.onExit((exit) => {
       flushOutput(session);
+      closeRecorded = true;
       const reason = session.isClosed ? "close_session" : (exit.reason ?? (exit.signal ? `signal ${exit.signal}` : "program exited"));
-      audit.record({ event: "close", session_id: session.id, type: session.type, target: session.target, exit_code: exit.code, reason }).catch((err: unknown) => {
-        console.error(`pty-mcp: audit of session ${session.id}'s end failed: ${errorMessage(err)}`);
-      });
+      audit.record({ event: "close", ...base, exit_code: exit.code, reason }).catch(failed);
+    });
+    // close() without an exit from the transport: a detached persistent session (its program goes on
+    // in the daemon), or a transport that had nothing left to end.
+    session.onClose(({ detached }) => {
+      flushOutput(session);
+      if (detached) {
+        audit.record({ event: "detach", ...base, reason: "detached; the program keeps running in the daemon" }).catch(failed);
+      } else if (!closeRecorded) {
+        closeRecorded = true;
+        audit.record({ event: "close", ...base, exit_code: session.exit?.code ?? null, reason: "close_session" }).catch(failed);
+      }
     });
   });
 }

@@ -157,7 +157,7 @@ export function isMirror(session: Session): boolean {
 export async function detachMirror(registry: SessionRegistry, id: string): Promise<void> {
   const session = registry.remove(id);
   if (session.transport instanceof DaemonTransport) await session.transport.detach();
-  await session.close();
+  await session.close({ detached: true });
 }
 
 /** Server shutdown: detach every mirror (their work goes on), close everything else. */

@@ -9,7 +9,7 @@
  *  - The human is asked only after that check, and the check is repeated
  *    after they answered (the prompt may have timed out meanwhile).
  *  - The secret is held by `heldSecrets` (redacting results, logs, recordings
- *    and audit entries) from the moment it exists until the session ends; our
+ *    and audit entries) from the moment it exists until the session is closed; our
  *    own buffers are zeroed once it is typed. The input event carries no data.
  */
 import { PtyError } from "../errors";
@@ -79,7 +79,10 @@ export function charCount(bytes: Uint8Array): number {
 
 const holds = new WeakMap<Session, Disposable[]>();
 
-/** Redacts `secret` from everything until the session's program ends. */
+/**
+ * Redacts `secret` from everything until the session is closed (close_session, detach_session):
+ * its output stays readable after the program ended, so the secret stays redacted as long.
+ */
 function holdForSession(session: Session, secret: Uint8Array): void {
   const hold = heldSecrets.hold(secret);
   let list = holds.get(session);
@@ -87,11 +90,11 @@ function holdForSession(session: Session, secret: Uint8Array): void {
     const created: Disposable[] = [];
     list = created;
     holds.set(session, created);
-    session.transport.onExit(() => {
+    session.onClose(() => {
       for (const h of created.splice(0)) h[Symbol.dispose]();
     });
   }
-  if (!session.isAlive) {
+  if (session.isClosed) {
     hold[Symbol.dispose]();
     return;
   }

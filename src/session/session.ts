@@ -47,6 +47,12 @@ export interface InputEvent {
   data?: string;
 }
 
+/** How a session ended (Session.onClose). */
+export interface SessionClose {
+  /** detach_session or server shutdown: the persistent session's program keeps running in the daemon. */
+  detached: boolean;
+}
+
 /** Awaited before any input reaches the transport; a hook that throws refuses the input (audit strict mode). */
 export type InputHook = (event: InputEvent) => Promise<void>;
 
@@ -162,6 +168,7 @@ export class Session {
   readonly inputHooks: InputHook[] = [];
   readonly #input = new Emitter<InputEvent>();
   readonly #output = new Emitter<Uint8Array>();
+  readonly #close = new Emitter<SessionClose>();
   readonly #sinks: OutputSink[];
   #exit: TransportExit | undefined;
   #closed = false;
@@ -233,6 +240,14 @@ export class Session {
   /** Every input event, after it reached the transport. */
   onInput(listener: (event: InputEvent) => void): Disposable {
     return this.#input.on(listener);
+  }
+
+  /**
+   * Fires once, when close() has ended the session (close_session, detach_session, the registry
+   * dropping it, server shutdown): later than the program's exit, which leaves the output readable.
+   */
+  onClose(listener: (event: SessionClose) => void): Disposable {
+    return this.#close.on(listener);
   }
 
   /** Output bytes as they arrive (after the buffer took them). */
@@ -814,8 +829,11 @@ export class Session {
     return this.screen.snapshot(scrollback);
   }
 
-  /** Ends the program or connection; output stays readable until the registry drops the session. */
-  async close(): Promise<void> {
+  /**
+   * Ends the program or connection; output stays readable until the registry drops the session.
+   * `detached`: the program goes on elsewhere (a persistent session's daemon), only this session ends.
+   */
+  async close(options: { detached?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     this.#openGate(false);
     this.#closed = true;
@@ -827,6 +845,7 @@ export class Session {
       await Promise.allSettled(this.#sinks.map((s) => s.close()));
       this.screen.dispose();
       this.#wake();
+      this.#close.emit({ detached: options.detached ?? false });
     }
   }
 }
