@@ -614,8 +614,11 @@ export class Session {
         if (echoIndex < echo.length) {
           const c = compact(stripAnsi(decode(raw.subarray(lineStart, nl))));
           if (c.length > 0 && c.includes(echo[echoIndex]!)) {
-            isEcho = !partial;
+            // A complete echo line is skipped; an unfinished one too, until its newline says what it is.
+            isEcho = true;
             if (!partial) echoIndex++;
+          } else if (partial && c.length > 0 && echo[echoIndex]!.startsWith(c)) {
+            isEcho = true; // the echo is still arriving (readline may send it a few characters at a time)
           } else if (!partial || !echo[echoIndex]!.startsWith(c)) {
             echoIndex = echo.length; // echo is off or already past: everything counts from here
           }
