@@ -261,7 +261,22 @@ describe("persistent SSH sessions", () => {
       expect((await h.call<{ output: string }>("read_output", { session_id: s.session_id, since_cursor: 0 })).output).toBe(
         Array.from({ length: 8 }, (_, i) => `tick ${i + 1}\n`).join(""),
       );
-      await h.call("close_session", { session_id: s.session_id });
+      // The link drops after the end: the mirror keeps the output and says it is not connected; close_session still ends it on the host.
+      let pids = sshd.connectionPids();
+      for (let i = 0; pids.length !== 1 && i < 400; i++) {
+        await Bun.sleep(25);
+        pids = sshd.connectionPids();
+      }
+      process.kill(pids[0]!, "SIGKILL");
+      let state = await h.call<Record<string, unknown>>("get_session_state", { session_id: s.session_id });
+      for (let i = 0; state.connected !== false && i < 400; i++) {
+        await Bun.sleep(25);
+        state = await h.call<Record<string, unknown>>("get_session_state", { session_id: s.session_id });
+      }
+      expect(state).toMatchObject({ connected: false, is_alive: false, exit_code: 5 });
+      expect(await h.call("close_session", { session_id: s.session_id })).toMatchObject({ success: true, session_id: s.session_id, exit_code: 5 });
+      const listed = await h.call<{ sessions: Array<{ session_id: string }> }>("list_remote_sessions", target());
+      expect(listed.sessions.map((x) => x.session_id)).not.toContain(s.session_id);
     } finally {
       await h1.close();
     }

@@ -165,11 +165,11 @@ export class DaemonTransport implements Transport {
 
   #lost(reason: string): void {
     if (this.#detached) return;
-    if (this.#reconnectTo && !this.#exited) {
-      // The remote session goes on; the mirror waits for the link with what it has.
+    if (this.#reconnectTo) {
+      // The remote session goes on; the mirror waits for the link with what it has (an ended one has it all).
       this.#connected = false;
       this.#lossReason = reason;
-      void this.#ensureConnected().catch(() => undefined);
+      if (!this.#exited) void this.#ensureConnected().catch(() => undefined);
       return;
     }
     this.#end({
@@ -237,6 +237,19 @@ export class DaemonTransport implements Transport {
     }
   }
 
+  /** A live connection to the daemon (the current one, or a new one), waiting at most RECONNECT_WAIT_MS. */
+  async #anyClient(reconnect: Reconnect): Promise<DaemonClient> {
+    let timer: Timer | undefined;
+    const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(resolve, RECONNECT_WAIT_MS, "timeout")));
+    try {
+      const outcome = await Promise.race([reconnect(), timeout]);
+      if (outcome === "timeout") throw new PtyError("DAEMON_UNAVAILABLE", `Could not reach the daemon holding ${this.sessionId} within ${RECONNECT_WAIT_MS / 1000} s to close it (${this.#lossReason}).`, true);
+      return outcome;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Attaches over `client` from the cursor after the last byte we have; events dedupe by cursor. */
   async #reattach(client: DaemonClient): Promise<void> {
     const subscription = client.subscribe(this.sessionId, (event, body) => {
@@ -286,8 +299,9 @@ export class DaemonTransport implements Transport {
       try {
         if (this.#detached || this.#exited?.errorCode === "DAEMON_UNAVAILABLE") return;
         try {
-          if (!this.#connected) await this.#waitConnected();
-          const reply = await this.#client.request({ type: "close", session: this.sessionId });
+          // Closing needs a connection to the daemon, not an attachment: an ended session whose link dropped is closed there too.
+          const client = this.#reconnectTo && (!this.#connected || this.#client.isClosed) ? await this.#anyClient(this.#reconnectTo) : this.#client;
+          const reply = await client.request({ type: "close", session: this.sessionId });
           this.#end(reply.exit ? { ...reply.exit } : { code: null, signal: null, reason: "closed" });
         } catch (err) {
           // Already gone in the daemon, or the daemon with it: either way the session is over.
