@@ -282,6 +282,18 @@ describe("persistent SSH sessions", () => {
     }
   });
 
+  test("a link that never connected (unknown host key) takes the next call's accept_host_key", async () => {
+    h ??= await startServer();
+    appendFileSync(join(sshDir, "config"), `Host keytest\n  HostName 127.0.0.1\n  HostKeyAlias keytest-alias\n`);
+    const host = { host: "keytest", port: sshd.port, user: "root" };
+    const refused = await h.callError("create_ssh_session", { ...host, persistent: true, command: "echo accepted; sleep 60" });
+    expect(refused).toMatchObject({ code: "SSH_HOST_KEY_UNKNOWN", fingerprint: sshd.hostKey.fingerprint });
+    const s = await h.call<{ session_id: string; connected: boolean }>("create_ssh_session", { ...host, persistent: true, command: "echo accepted; sleep 60", accept_host_key: sshd.hostKey.fingerprint });
+    expect(s.connected).toBe(true);
+    expect((await h.call<{ matched: boolean }>("read_output", { session_id: s.session_id, wait_for: "^accepted$", timeout: 20 })).matched).toBe(true);
+    await h.call("close_session", { session_id: s.session_id });
+  });
+
   test("a fresh host: first persistent use deploys; with sshd gone the mirror says connected: false, stays alive, a write fails retryable; sshd back → the next call reconnects", async () => {
     h ??= await startServer();
     using fresh = tempDir("pty-mcp-remote-fresh-");

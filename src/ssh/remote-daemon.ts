@@ -44,6 +44,10 @@ export class RemoteDaemonLink {
     return this.#facts;
   }
 
+  get isConnecting(): boolean {
+    return this.#connecting !== undefined;
+  }
+
   get isConnected(): boolean {
     return this.#daemon !== undefined && !this.#daemon.isClosed;
   }
@@ -128,11 +132,12 @@ export class RemoteDaemonLink {
 
 const links = new Map<string, RemoteDaemonLink>();
 
-/** The shared link for these connection options (secrets are not part of the key, the first given are kept). */
+/** The shared link for these connection options (secrets are not part of the key: the options of the call that first connected are kept). */
 export function remoteLink(options: SshConnectOptions): RemoteDaemonLink {
   const key = JSON.stringify([options.host, options.user ?? "", options.port ?? 0, options.jump ?? "", options.keyPath ?? ""]);
   let link = links.get(key);
-  if (!link) links.set(key, (link = new RemoteDaemonLink(options)));
+  // A link that never connected (wrong password, unknown host key) takes the new call's options.
+  if (!link || (!link.facts && !link.isConnecting)) links.set(key, (link = new RemoteDaemonLink(options)));
   return link;
 }
 
