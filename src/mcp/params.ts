@@ -32,6 +32,18 @@ export const patterns = z
   .union([z.string().min(1), z.array(z.string().min(1)).min(1).max(32)])
   .describe("Regular expression (RE2 syntax, matched per line after ANSI stripping) or a list of them; the result's matched_index says which matched. An invalid regex is matched as plain text, with a warning.");
 
+/** Fields of a wait result (SPEC §3 read_output wait mode), shared by read_output and send_input. */
+export const waitResultFields = {
+  matched: z.boolean().optional(),
+  timed_out: z.boolean().optional(),
+  match_line: z.string().optional(),
+  matched_index: z.number().optional(),
+  context: z.string().optional(),
+  tail: z.string().optional(),
+  warning: z.string().optional(),
+  cancelled: z.boolean().optional(),
+};
+
 /** Parameters every create_* tool takes (SPEC §2). */
 export const createCommon = {
   name: z.string().max(200).optional().describe("A label for list_sessions."),

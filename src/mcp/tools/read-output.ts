@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { PtyError } from "../../errors.ts";
-import { int, num, patterns, sessionId } from "../params.ts";
+import { int, num, patterns, sessionId, waitResultFields } from "../params.ts";
 import { defineTool } from "../tool.ts";
 
 export const readOutput = defineTool({
@@ -28,21 +28,14 @@ export const readOutput = defineTool({
     is_truncated: z.boolean().optional(),
     is_alive: z.boolean(),
     state: z.string().optional(),
-    matched: z.boolean().optional(),
-    timed_out: z.boolean().optional(),
-    match_line: z.string().optional(),
-    matched_index: z.number().optional(),
-    context: z.string().optional(),
-    tail: z.string().optional(),
-    warning: z.string().optional(),
-    cancelled: z.boolean().optional(),
+    ...waitResultFields,
     exit_code: z.number().nullable().optional(),
   }),
   async run(input, { sessions, signal, progress }) {
     const session = sessions.getOrThrow(input.session_id);
     const withExit = <T extends object>(result: T) => (session.exit ? { ...result, exit_code: session.exit.code } : result);
+    if (input.since_cursor !== undefined && input.since_cursor > session.buffer.end) throw cursorError(input.since_cursor, session.buffer.end);
     if (input.wait_for !== undefined) {
-      if (input.since_cursor !== undefined && input.since_cursor > session.buffer.end) throw cursorError(input.since_cursor, session.buffer.end);
       return withExit(
         await session.waitFor({
           waitFor: input.wait_for,
@@ -56,7 +49,6 @@ export const readOutput = defineTool({
       );
     }
     if (input.since_cursor !== undefined) {
-      if (input.since_cursor > session.buffer.end) throw cursorError(input.since_cursor, session.buffer.end);
       return withExit(session.read({ since: input.since_cursor, maxBytes: input.max_bytes }));
     }
     return withExit(await session.readSettled({ timeoutMs: (input.timeout ?? 5) * 1000, maxBytes: input.max_bytes, signal }));

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { bool, int, num, patterns, sessionId } from "../params.ts";
+import { bool, int, num, patterns, sessionId, waitResultFields } from "../params.ts";
 import { defineTool } from "../tool.ts";
 
 export const sendInput = defineTool({
@@ -32,13 +32,7 @@ export const sendInput = defineTool({
     exit_code: z.number().optional(),
     state: z.string().optional(),
     completion: z.enum(["exact", "heuristic"]).optional(),
-    matched: z.boolean().optional(),
-    timed_out: z.boolean().optional(),
-    match_line: z.string().optional(),
-    matched_index: z.number().optional(),
-    context: z.string().optional(),
-    tail: z.string().optional(),
-    warning: z.string().optional(),
+    ...waitResultFields,
     is_truncated: z.boolean().optional(),
   }),
   async run(input, { sessions, signal, progress }) {
