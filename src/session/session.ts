@@ -607,12 +607,13 @@ export class Session {
           else nl = raw.length;
         }
         if (partial && lineStart >= raw.length) break;
-        const line = displayedLine(stripAnsi(decode(raw.subarray(lineStart, nl))).replace(/\r+$/, ""));
+        const stripped = stripAnsi(decode(raw.subarray(lineStart, nl)));
+        const line = shownLine(stripped);
         const lineEnd = base + Math.min(nl + 1, raw.length);
         // The terminal's echo of what was just sent never matches (SPEC §3 send_input).
         let isEcho = false;
         if (echoIndex < echo.length) {
-          const c = compact(stripAnsi(decode(raw.subarray(lineStart, nl))));
+          const c = compact(stripped);
           if (c.length > 0 && c.includes(echo[echoIndex]!)) {
             // A complete echo line is skipped; an unfinished one too, until its newline says what it is.
             isEcho = true;
@@ -674,7 +675,7 @@ export class Session {
       while (lines.length < count) {
         const nl = raw.indexOf(0x0a, start);
         if (nl < 0) break;
-        lines.push(displayedLine(stripAnsi(decode(raw.subarray(start, nl))).replace(/\r+$/, "")));
+        lines.push(shownLine(stripAnsi(decode(raw.subarray(start, nl)))));
         start = nl + 1;
         cursor = from + start;
       }
@@ -867,6 +868,11 @@ function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
 const decoder = new TextDecoder();
 function decode(bytes: Uint8Array): string {
   return decoder.decode(bytes);
+}
+
+/** One output line (escapes already stripped, no LF) as a terminal shows it, for matching and context. */
+function shownLine(stripped: string): string {
+  return displayedLine(stripped.replace(/\r+$/, ""));
 }
 
 /** Text without whitespace and CR, for comparing an echo with the input (line wrapping inserts CR/spaces). */
