@@ -1,70 +1,13 @@
 // Persistent sessions end to end: the compiled binary as MCP server, daemon, client, sessions
 // and attach. Each test gets its own XDG_RUNTIME_DIR (so its own daemon) and kills it at the end.
 import { afterEach, describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { clientHello, encodeFrame, FrameDecoder, type Frame } from "../src/daemon/protocol.ts";
-import { binary, McpHarness, plainBash } from "./harness/mcp.ts";
+import { alive, cleanupDaemons, daemonPid, killDaemon, runtimeDir, server, until } from "./harness/daemon.ts";
+import { binary, plainBash } from "./harness/mcp.ts";
 
-const runtimes: string[] = [];
-const harnesses: McpHarness[] = [];
-
-/** A private XDG_RUNTIME_DIR: the daemon's socket goes to <dir>/pty-mcp/daemon.sock. */
-function runtimeDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "pty-mcp-d-"));
-  chmodSync(dir, 0o700);
-  runtimes.push(dir);
-  return dir;
-}
-
-function daemonPid(runtime: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(join(runtime, "pty-mcp", "daemon.pid"), "utf8").trim());
-    return pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Waits for a condition that is not an event we can subscribe to (another process's life), checking often. */
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  for (let delay = 5; !(await condition()); delay = Math.min(delay * 2, 100)) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(delay);
-  }
-}
-
-async function killDaemon(runtime: string, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
-  const pid = daemonPid(runtime);
-  if (pid === undefined || !alive(pid)) return;
-  process.kill(pid, signal);
-  await until(() => !alive(pid), `daemon ${pid} to exit`);
-}
-
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.close();
-  for (const dir of runtimes.splice(0)) {
-    await killDaemon(dir);
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-async function server(runtime: string, env: Record<string, string> = {}): Promise<McpHarness> {
-  const h = await McpHarness.start({ env: { XDG_RUNTIME_DIR: runtime, ...env } });
-  harnesses.push(h);
-  return h;
-}
+afterEach(cleanupDaemons);
 
 function run(args: string[], runtime: string, options: { stdin?: Uint8Array } = {}) {
   const proc = Bun.spawnSync([binary, ...args], { env: { ...process.env, XDG_RUNTIME_DIR: runtime }, stdin: options.stdin, stdout: "pipe", stderr: "pipe" });

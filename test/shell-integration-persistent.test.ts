@@ -3,66 +3,11 @@
 // also after a new server reattaches. Each test gets its own XDG_RUNTIME_DIR (its own daemon),
 // killed at the end.
 import { afterEach, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { McpHarness, plainBash } from "./harness/mcp.ts";
+import { alive, cleanupDaemons, runtimeDir, server, until } from "./harness/daemon.ts";
+import { plainBash } from "./harness/mcp.ts";
 
 type R = Record<string, unknown>;
-const runtimes: string[] = [];
-const harnesses: McpHarness[] = [];
-
-function runtimeDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "pty-mcp-sip-"));
-  chmodSync(dir, 0o700);
-  runtimes.push(dir);
-  return dir;
-}
-
-function daemonPid(runtime: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(join(runtime, "pty-mcp", "daemon.pid"), "utf8").trim());
-    return pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Waits for another process to go (no event to subscribe to), checking often. */
-async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  for (let delay = 5; !condition(); delay = Math.min(delay * 2, 100)) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(delay);
-  }
-}
-
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.close();
-  for (const dir of runtimes.splice(0)) {
-    const pid = daemonPid(dir);
-    if (pid !== undefined && alive(pid)) {
-      process.kill(pid, "SIGKILL");
-      await until(() => !alive(pid), `daemon ${pid} to exit`);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-async function server(runtime: string): Promise<McpHarness> {
-  const h = await McpHarness.start({ env: { XDG_RUNTIME_DIR: runtime } });
-  harnesses.push(h);
-  return h;
-}
+afterEach(cleanupDaemons);
 
 describe("shell integration in persistent sessions", () => {
   test("exit codes and exact completion through the mirror; a new server's mirror is exact too", async () => {
