@@ -264,7 +264,11 @@ export class AuditLog {
     const timeoutMs = this.#options.strictTimeoutMs ?? 3000;
     const deadline = Date.now() + timeoutMs;
     let last = "";
-    for (let attempt = 0; ; attempt++) {
+    // Entries queued earlier (output snippets) go first, so the collector receives every entry in
+    // seq order and chains them so; if they cannot be delivered in time, neither can this one.
+    if (this.#worker && !(await this.#drained(deadline))) {
+      last = `${this.#queue.length} earlier entries still queued`;
+    } else for (let attempt = 0; ; attempt++) {
       const remaining = deadline - Date.now();
       try {
         await this.#post(body, Math.max(1, Math.min(this.#options.requestTimeoutMs ?? 5000, remaining)));
@@ -284,6 +288,20 @@ export class AuditLog {
         "Start or fix the collector and retry, or set audit-mode=best-effort.",
       true,
     );
+  }
+
+  /** Waits until the queue worker has delivered everything queued, or `deadline` passed; true when drained. */
+  async #drained(deadline: number): Promise<boolean> {
+    const worker = this.#worker;
+    if (!worker) return true;
+    this.#wake?.(); // retry a waiting delivery now rather than after its backoff
+    let timer: Timer | undefined;
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))));
+    try {
+      return await Promise.race([worker.then(() => this.#queue.length === 0), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   #enqueue(body: string): void {
