@@ -437,7 +437,7 @@ describe("audit verify", () => {
     const { dir, env } = tempHome();
     const path = join(dir, "shared.jsonl");
     const writer = join(import.meta.dir, "fixtures", "audit-writer.ts");
-    const procs = ["a", "b", "c"].map((user) => Bun.spawn([process.execPath, writer, path, "200", user], { env, stdin: "ignore", stdout: "ignore", stderr: "inherit" }));
+    const procs = ["a", "b", "c"].map((user) => Bun.spawn([process.execPath, writer, path, "200", user, "a,b,c"], { env, stdin: "ignore", stdout: "ignore", stderr: "inherit" }));
     expect(await Promise.all(procs.map((p) => p.exited))).toEqual([0, 0, 0]);
     expect(runCli(["verify", path], env)).toEqual({ code: 0, stdout: "ok 600 entries\n", stderr: "" });
     const users = lines(path).map((line) => (JSON.parse(line) as { user: string }).user);
