@@ -1,6 +1,7 @@
 // The client side of the daemon protocol: a request/reply and event layer over any byte
 // stream (`ByteStream`: a Unix socket here, an SSH exec channel running `pty-mcp client` for
 // remote hosts), plus connecting to the local socket and starting the daemon on demand.
+import { daemonEnvironment } from "../child-env.ts";
 import { closeSync, openSync, renameSync, statSync } from "node:fs";
 import { createConnection, type Socket } from "node:net";
 import { dirname, join } from "node:path";
@@ -301,6 +302,7 @@ export async function startDaemon(socketPath: string): Promise<Socket> {
       stderr: logFd,
       detached: true,
       cwd: "/",
+      env: daemonEnvironment(),
     });
   } catch (err) {
     throw new PtyError("DAEMON_UNAVAILABLE", `Could not start the pty-mcp daemon: ${errorMessage(err)}.`, true, { cause: err });

@@ -1,5 +1,6 @@
 // A local program on a pseudo-terminal, through Bun's built-in PTY support
 // (`Bun.spawn(cmd, { terminal })`): event-driven, no polling, idle costs nothing.
+import { sessionEnvironment } from "../child-env.ts";
 import { existsSync } from "node:fs";
 import { PtyError } from "../errors.ts";
 import { Emitter, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport.ts";
@@ -24,8 +25,7 @@ export class LocalTransport implements Transport {
   readonly capabilities: TransportCapabilities;
 
   constructor(options: LocalSpawnOptions) {
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+    const env = sessionEnvironment();
     env.TERM = "xterm-256color";
     env.COLORTERM ??= "truecolor";
     Object.assign(env, options.env ?? {});

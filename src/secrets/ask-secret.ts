@@ -15,6 +15,7 @@
  * The secret comes back as bytes (one trailing newline stripped) so the caller
  * can zero them after use.
  */
+import { sessionEnvironment } from "../child-env.ts";
 import { readFileSync } from "node:fs";
 import { type Env, readConfigFile } from "../config-file";
 import { PtyError, errorMessage } from "../errors";
@@ -156,7 +157,7 @@ export async function askSecret(options: AskSecretOptions): Promise<Uint8Array> 
   const platform = options.platform ?? process.platform;
   const prompt = cleanPrompt(options.prompt);
   const signal = AbortSignal.any([options.signal ?? new AbortController().signal, AbortSignal.timeout(options.timeoutMs ?? 300_000)]);
-  const childEnv: Env = { ...env, [PROMPT_VARIABLE]: prompt };
+  const childEnv: Env = { ...sessionEnvironment(env), [PROMPT_VARIABLE]: prompt };
   const which = (name: string): string | undefined => Bun.which(name, { PATH: env.PATH ?? "/usr/bin:/bin" }) ?? undefined;
   const hasDisplay = Boolean(env.DISPLAY || env.WAYLAND_DISPLAY);
 

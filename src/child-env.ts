@@ -1,0 +1,29 @@
+/**
+ * The environment pty-mcp gives the processes it starts (docs/security.md "Environment").
+ * Children get the user's environment without pty-mcp's own secrets and settings: a session's
+ * program could otherwise run the password lookup itself (PTY_MCP_SECRET_COMMAND) or forge audit
+ * entries (PTY_MCP_AUDIT_TOKEN).
+ */
+type Env = Record<string, string | undefined>;
+
+/** Hold a secret or a way to get one: no child process ever gets them, the daemon neither. */
+export const SECRET_VARIABLES: readonly string[] = ["PTY_MCP_SECRET_COMMAND", "PTY_MCP_AUDIT_TOKEN", "PTY_MCP_SECRET_PROMPT"];
+
+/** Every pty-mcp setting starts so; a session's program gets none of them (unless the agent passes one in `env`). */
+export const OWN_VARIABLE_PREFIX = "PTY_MCP_";
+
+function copyWithout(env: Env, drop: (name: string) => boolean): Record<string, string> {
+  const copy: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined && !drop(name)) copy[name] = value;
+  return copy;
+}
+
+/** For a session's program, local or in the daemon, and for the secret helper: no PTY_MCP_ variable. */
+export function sessionEnvironment(env: Env = process.env): Record<string, string> {
+  return copyWithout(env, (name) => name.startsWith(OWN_VARIABLE_PREFIX));
+}
+
+/** For the daemon: our settings stay (it reads PTY_MCP_BUFFER_SIZE, PTY_MCP_DAEMON_RETENTION), our secrets do not. */
+export function daemonEnvironment(env: Env = process.env): Record<string, string> {
+  return copyWithout(env, (name) => SECRET_VARIABLES.includes(name));
+}
