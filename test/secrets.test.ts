@@ -46,6 +46,14 @@ async function ask(s: Setup, prompt: string, env: Record<string, string> = {}): 
   return JSON.parse(readFileSync(s.env.ASK_SECRET_RESULT ?? "", "utf8")) as Result;
 }
 
+/** As ask(), and what the fixture (so askSecret) wrote to stderr. */
+async function askWithStderr(s: Setup, prompt: string, env: Record<string, string> = {}): Promise<{ result: Result; stderr: string }> {
+  const proc = Bun.spawn(["setsid", "-w", process.execPath, fixture, prompt], { env: { ...s.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  if (code !== 0) throw new Error(`fixture exited ${code}: ${stderr}`);
+  return { result: JSON.parse(readFileSync(s.env.ASK_SECRET_RESULT ?? "", "utf8")) as Result, stderr };
+}
+
 describe("askSecret", () => {
   test("PTY_MCP_SECRET_COMMAND: its stdout is the secret, one trailing newline stripped", async () => {
     const s = setup();
@@ -80,17 +88,20 @@ describe("askSecret", () => {
     expect(result).toEqual({ ok: true, text: "Pass [2J word:", length: 14 });
   });
 
-  test("PTY_MCP_SECRET_COMMAND: a failure is final and says why (exit code, last stderr line)", async () => {
+  test("PTY_MCP_SECRET_COMMAND: a failure is final; the agent gets our message only, the helper's stderr goes to our log (stderr)", async () => {
     const s = setup();
     script(join(s.bin, "zenity"), "printf 'should-not-be-asked'");
-    const result = await ask(s, "Password:", {
-      PTY_MCP_SECRET_COMMAND: "echo 'looking up…' >&2; echo 'pass: entry sw1 not found' >&2; exit 3",
+    const { result, stderr } = await askWithStderr(s, "Password:", {
+      PTY_MCP_SECRET_COMMAND: "echo 'looking up…' >&2; echo 'pass: entry sw1 not found, token=tk-5ecret' >&2; exit 3",
       DISPLAY: ":99",
     });
-    expect(result).toEqual({
-      ok: false,
-      code: "INVALID_ARGUMENT",
-      message: "The secret command (PTY_MCP_SECRET_COMMAND) failed with exit 3: pass: entry sw1 not found. Nothing was typed.",
+    expect({ result, logged: stderr.includes("looking up…\npass: entry sw1 not found, token=tk-5ecret\n") }).toEqual({
+      result: {
+        ok: false,
+        code: "INVALID_ARGUMENT",
+        message: "The secret command (PTY_MCP_SECRET_COMMAND) failed with exit 3; its error output is in pty-mcp's log (stderr). Nothing was typed.",
+      },
+      logged: true,
     });
   });
 

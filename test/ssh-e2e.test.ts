@@ -216,8 +216,9 @@ describe("ssh sessions through the binary", () => {
     expect({ code: unanswered.code, tried_methods: unanswered.tried_methods, skipped_keys: unanswered.skipped_keys }).toEqual({
       code: "SSH_AUTH_FAILED",
       tried_methods: [],
-      skipped_keys: [`${encrypted.path} (encrypted, asking for the passphrase failed: The secret command (PTY_MCP_SECRET_COMMAND) failed with exit 1: cat: ${passphraseFile}: No such file or directory)`],
+      skipped_keys: [`${encrypted.path} (encrypted, asking for the passphrase failed: The secret command (PTY_MCP_SECRET_COMMAND) failed with exit 1; its error output is in pty-mcp's log (stderr))`],
     });
+    expect(h.stderr).toContain(`cat: ${passphraseFile}: No such file or directory`);
 
     writeFileSync(passphraseFile, `${PASSPHRASE}\n`, { mode: 0o600 });
     const asked = await h.call<Record<string, unknown>>("create_ssh_session", root({ key_path: encrypted.path }));

@@ -166,9 +166,12 @@ export async function askSecret(options: AskSecretOptions): Promise<Uint8Array> 
     const result = await run(() => runHelper(["/bin/sh", "-c", configured], childEnv, signal));
     if (result.code === 0) return stripNewline(result.stdout);
     result.stdout.fill(0);
+    // The user's helper may print anything on failure (one printed `token=…`): its stderr goes to
+    // our log (stderr), never to the agent; the agent gets our own words only.
+    if (result.stderr) console.error(`pty-mcp: the secret command failed (exit ${result.code ?? "killed"}); its stderr:\n${result.stderr.slice(-4096)}`);
     throw new PtyError(
       "INVALID_ARGUMENT",
-      `The secret command (PTY_MCP_SECRET_COMMAND) failed with exit ${result.code ?? "killed"}${result.stderr ? `: ${lastLine(result.stderr)}` : ""}. Nothing was typed.`,
+      `The secret command (PTY_MCP_SECRET_COMMAND) failed with exit ${result.code ?? "killed"}${result.stderr ? "; its error output is in pty-mcp's log (stderr)" : ""}. Nothing was typed.`,
     );
   }
 
