@@ -13,6 +13,7 @@ import { prepareSecret } from "./prepare-secret.ts";
 import { readOutput } from "./read-output.ts";
 import { readScreen } from "./read-screen.ts";
 import { resizeSession } from "./resize-session.ts";
+import { runDialog } from "./run-dialog.ts";
 import { sendControl } from "./send-control.ts";
 import { sendInput } from "./send-input.ts";
 import { sendSecret } from "./send-secret.ts";
@@ -26,6 +27,7 @@ export const tools = [
   readOutput,
   readScreen,
   sendControl,
+  runDialog,
   sendSecret,
   prepareSecret,
   resizeSession,
