@@ -1,7 +1,7 @@
 // Compiles pty-mcp executables.
 //
 //   bun scripts/build.ts                      this machine's build → dist/pty-mcp
-//   bun scripts/build.ts --all                every release target → dist/pty-mcp-<os>-<arch>[-variant] + dist/SHA256SUMS
+//   bun scripts/build.ts --all                every release target → dist/pty-mcp-<os>-<arch>[-variant], its .gz, dist/SHA256SUMS
 //   bun scripts/build.ts --target linux-arm64 [--target …]   only those release targets (+ SHA256SUMS)
 //   options: --outdir DIR (default dist/), --entry FILE (default src/main.ts)
 //   bun scripts/build.ts --sync-plugin        copy install.sh to plugin/scripts/install.sh (the plugin ships alone)
@@ -94,6 +94,18 @@ export function compile({ entry, outfile, bunTarget, version = pkg.version, flag
   renameSync(tmp, outfile);
 }
 
+/**
+ * Writes `<name>.gz` beside `dir/<name>` (atomically) and returns its file name. The installers
+ * prefer it (SPEC §12): a release binary is ~100 MB, gzip -9 makes it about a third of that.
+ */
+export function writeCompressed(dir: string, name: string): string {
+  const gz = `${name}.gz`;
+  const tmp = join(dir, `${gz}.tmp-${process.pid}`);
+  writeFileSync(tmp, Bun.gzipSync(readFileSync(join(dir, name)), { level: 9 }));
+  renameSync(tmp, join(dir, gz));
+  return gz;
+}
+
 /** Writes `SHA256SUMS` (sha256sum's format: `<hex>  <name>`, sorted by name) for the given files in `dir`. */
 export function writeSums(dir: string, names: readonly string[]): string {
   const lines = [...names].sort().map((name) => `${sha256Of(join(dir, name))}  ${name}\n`);
@@ -167,9 +179,11 @@ function main(): void {
     const name = `pty-mcp-${target.name}`;
     const started = performance.now();
     compile({ entry: args.entry, outfile: join(args.outdir, name), bunTarget: target.bunTarget });
+    const gz = writeCompressed(args.outdir, name);
     const size = statSync(join(args.outdir, name)).size;
-    console.log(`${name.padEnd(28)} ${(size / 1e6).toFixed(1).padStart(6)} MB  ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    names.push(name);
+    const gzSize = statSync(join(args.outdir, gz)).size;
+    console.log(`${name.padEnd(28)} ${(size / 1e6).toFixed(1).padStart(6)} MB  .gz ${(gzSize / 1e6).toFixed(1).padStart(5)} MB  ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    names.push(name, gz);
   }
   writeSums(args.outdir, names);
   console.log(`${basename(args.outdir)}/SHA256SUMS (${names.length} entries)`);

@@ -101,14 +101,22 @@ test("build --all: every target is an executable of its declared OS, CPU and C l
   );
 });
 
-test("build --all: SHA256SUMS lists every binary in sha256sum format", () => {
-  const names = releaseTargets.map((t) => `pty-mcp-${t.name}`).sort();
+test("build --all: SHA256SUMS lists every binary and its .gz in sha256sum format; each .gz unpacks to its binary", () => {
+  const names = releaseTargets.flatMap((t) => [`pty-mcp-${t.name}`, `pty-mcp-${t.name}.gz`]).sort();
   expect(readFileSync(join(dir, "dist", "SHA256SUMS"), "utf8")).toEqual(
     names.map((n) => `${sha256Of(join(dir, "dist", n))}  ${n}\n`).join(""),
   );
   // The format sha256sum itself checks.
   const check = Bun.spawnSync(["sha256sum", "--check", "--strict", "SHA256SUMS"], { cwd: join(dir, "dist"), stdout: "pipe", stderr: "pipe" });
   expect({ code: check.exitCode, out: check.stdout.toString() }).toEqual({ code: 0, out: names.map((n) => `${n}: OK\n`).join("") });
+  // gzip itself unpacks each .gz to exactly its binary, and it is smaller.
+  const unpacked = releaseTargets.map((t) => {
+    const gz = join(dir, "dist", `pty-mcp-${t.name}.gz`);
+    const out = Bun.spawnSync(["gzip", "-dc", gz], { stdout: "pipe", maxBuffer: 512 * 1024 * 1024 }).stdout;
+    const plain = readFileSync(join(dir, "dist", `pty-mcp-${t.name}`));
+    return { name: t.name, same: Buffer.compare(Buffer.from(out), plain) === 0, smaller: statSync(gz).size < plain.length };
+  });
+  expect(unpacked).toEqual(releaseTargets.map((t) => ({ name: t.name, same: true, smaller: true })));
 });
 
 test("build --all: the host binary prints its version and answers initialize over stdio", async () => {

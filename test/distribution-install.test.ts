@@ -9,6 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { compile, releaseTargets, root, sha256Of, writeSums } from "../scripts/build";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { serveDirectory, stallServer, type ReleaseServer } from "./harness/http-server";
 
 // Real downloads, timeouts and compiles on a shared 2-core machine.
@@ -28,10 +30,13 @@ const target = hostTarget();
 const asset = `pty-mcp-${target}`;
 let tmp = "";
 let hostSum = "";
-const servers: Record<"good" | "badBinary" | "badSums" | "noSum", ReleaseServer | undefined> = {
-  good: undefined, badBinary: undefined, badSums: undefined, noSum: undefined,
+let gzSum = "";
+const servers: Record<"good" | "badBinary" | "badSums" | "noSum" | "gz" | "badGz", ReleaseServer | undefined> = {
+  good: undefined, badBinary: undefined, badSums: undefined, noSum: undefined, gz: undefined, badGz: undefined,
 };
-const dirs = { good: "", badBinary: "", badSums: "", noSum: "" };
+const dirs = { good: "", badBinary: "", badSums: "", noSum: "", gz: "", badGz: "" };
+/** Holds the gz server's downloads of binaries until released (an install still under way). */
+let gate: { promise: Promise<void>; release: () => void } | undefined;
 
 function server(name: keyof typeof servers): ReleaseServer {
   const s = servers[name];
@@ -68,7 +73,23 @@ beforeAll(() => {
   linkSync(join(dirs.good, asset), join(dirs.noSum, asset));
   writeFileSync(join(dirs.noSum, "SHA256SUMS"), sums.split("\n").filter((l) => !l.endsWith(`  ${asset}`)).join("\n"));
 
-  for (const name of Object.keys(dirs) as (keyof typeof dirs)[]) servers[name] = serveDirectory(dirs[name]);
+  // A release as scripts/build.ts makes it: every binary and its .gz, all in SHA256SUMS.
+  const gzNames: string[] = [];
+  for (const name of names) {
+    linkSync(join(dirs.good, name), join(dirs.gz, name));
+    writeFileSync(join(dirs.gz, `${name}.gz`), Bun.gzipSync(readFileSync(join(dirs.good, name))));
+    gzNames.push(name, `${name}.gz`);
+  }
+  const gzSums = writeSums(dirs.gz, gzNames);
+  gzSum = sha256Of(join(dirs.gz, `${asset}.gz`));
+  // Tampered .gz: it still unpacks (to a changed binary), its checksum no longer matches.
+  linkSync(join(dirs.gz, asset), join(dirs.badGz, asset));
+  writeFileSync(join(dirs.badGz, `${asset}.gz`), Bun.gzipSync(bytes));
+  writeFileSync(join(dirs.badGz, "SHA256SUMS"), gzSums);
+
+  for (const name of Object.keys(dirs) as (keyof typeof dirs)[]) {
+    servers[name] = serveDirectory(dirs[name], name === "gz" ? { beforeServe: async (path) => { if (path.startsWith("/pty-mcp-")) await gate?.promise; } } : {});
+  }
 }, 120_000);
 
 afterAll(async () => {
@@ -82,14 +103,19 @@ interface Sandbox {
   tmpdir: string;
   /** The plugin directory as Claude Code caches it: a copy of plugin/. */
   pluginRoot: string;
+  /** CLAUDE_PLUGIN_DATA: Claude Code creates it before it starts the hook or the MCP server. */
+  pluginData: string;
   installDir: string;
 }
 
 let sandboxCount = 0;
 function sandbox(): Sandbox {
   const dir = join(tmp, `sandbox-${++sandboxCount}`);
-  const sb = { dir, home: join(dir, "home"), tmpdir: join(dir, "tmp"), pluginRoot: join(dir, "plugin"), installDir: join(dir, "install", "bin") };
+  const sb = {
+    dir, home: join(dir, "home"), tmpdir: join(dir, "tmp"), pluginRoot: join(dir, "plugin"), pluginData: join(dir, "plugin-data"), installDir: join(dir, "install", "bin"),
+  };
   mkdirSync(sb.home, { recursive: true });
+  mkdirSync(sb.pluginData, { recursive: true });
   mkdirSync(sb.tmpdir, { recursive: true });
   cpSync(join(root, "plugin"), sb.pluginRoot, { recursive: true });
   return sb;
@@ -218,13 +244,18 @@ test("plugin: manifests agree with package.json and point the MCP server at the 
   }).toMatchObject({
     plugin: { name: "pty-mcp", version },
     marketplace: { name: "pty-mcp", plugins: [{ name: "pty-mcp", source: "./plugin", version }] },
-    mcp: { mcpServers: { "pty-mcp": { command: "${CLAUDE_PLUGIN_ROOT}/bin/pty-mcp", args: ["serve"] } } },
+    mcp: { mcpServers: { "pty-mcp": { command: "sh", args: ["${CLAUDE_PLUGIN_ROOT}/scripts/launch.sh", "serve"] } } },
     hook: 'exec sh "${CLAUDE_PLUGIN_ROOT}/scripts/install.sh" --plugin',
   });
   const skill = readFileSync(join(root, "plugin/skills/pty-mcp/SKILL.md"), "utf8");
   expect(skill.match(/^---\nname: (.+)\ndescription: .+\n---\n/)?.[1]).toEqual("pty-mcp");
 });
 
+/** The plugin's own bin/ as shipped: the pty-mcp shim for the Bash tool. */
+const shippedBin = (): Record<string, string> => tree(join(root, "plugin", "bin"));
+
+// Without CLAUDE_PLUGIN_DATA (Claude Code before it had one) the binary goes into the plugin's bin/,
+// replacing the shim there.
 describe("plugin installer (SessionStart hook)", () => {
   let sb: Sandbox;
   let before: Record<string, string>;
@@ -303,7 +334,7 @@ describe("plugin installer refuses", () => {
           "Check the network, or set PTY_MCP_RELEASE_BASE to a reachable mirror or a local directory.\n",
       },
       attempts: 2,
-      bin: {},
+      bin: shippedBin(),
     });
   });
 
@@ -343,13 +374,196 @@ describe("plugin installer refuses", () => {
     const bin = join(sb.pluginRoot, "bin");
     const run = await runHook(sb, { PTY_MCP_RELEASE_BASE: stall.url, PTY_MCP_DOWNLOAD_TIMEOUT: "600" }, {
       async onStart(pid) {
-        await waitFor("the download to start", () => stall.connections === 1 && existsSync(bin) && readdirSync(bin).length === 1);
+        await waitFor("the download to start", () => stall.connections === 1 && readdirSync(bin).some((n) => n.startsWith(".pty-mcp-install.") && !n.endsWith(".lock")));
         process.kill(pid, "SIGTERM");
       },
     });
     // The hook command execs the installer, so a signal to the hook reaches it.
     await waitFor("curl to be stopped", () => stall.open === 0);
-    expect({ code: run.code, bin: tree(bin) }).toEqual({ code: 143, bin: {} });
+    expect({ code: run.code, bin: tree(bin) }).toEqual({ code: 143, bin: shippedBin() });
+  });
+});
+
+/** The MCP server command exactly as plugin/.mcp.json declares it, with ${CLAUDE_PLUGIN_ROOT} substituted as Claude Code does. */
+const mcpServer: { command: string; args: string[] } = (() => {
+  const mcp = JSON.parse(readFileSync(join(root, "plugin/.mcp.json"), "utf8")) as { mcpServers: Record<string, { command: string; args: string[] }> };
+  const server = mcp.mcpServers["pty-mcp"];
+  if (!server) throw new Error("no pty-mcp server in plugin/.mcp.json");
+  return server;
+})();
+
+/** Claude Code's environment for the plugin's hook and MCP server: both CLAUDE_PLUGIN_ROOT and CLAUDE_PLUGIN_DATA. */
+function pluginEnv(sb: Sandbox, env: Record<string, string> = {}): Record<string, string> {
+  return { CLAUDE_PLUGIN_ROOT: sb.pluginRoot, CLAUDE_PLUGIN_DATA: sb.pluginData, ...env };
+}
+
+/** The launcher command line with its `serve` argument replaced (e.g. by `--version`). */
+function launcherScript(sb: Sandbox, args: string[]): string {
+  const [script] = mcpServer.args;
+  if (!script) throw new Error("plugin/.mcp.json has no launcher argument");
+  const quoted = [mcpServer.command, script.replace("${CLAUDE_PLUGIN_ROOT}", sb.pluginRoot), ...args].map((a) => `'${a}'`);
+  return `exec ${quoted.join(" ")}`;
+}
+
+/** A process started in the background whose stderr is collected as it arrives. */
+function start(sb: Sandbox, script: string, env: Record<string, string>) {
+  const proc = Bun.spawn([dash, "-c", script], {
+    cwd: sb.dir,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: sb.home, TMPDIR: sb.tmpdir, ...env },
+    stdin: "ignore", stdout: "pipe", stderr: "pipe",
+  });
+  let stderr = "";
+  const stderrDone = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of proc.stderr) stderr += decoder.decode(chunk, { stream: true });
+  })();
+  return {
+    get stderr() {
+      return stderr;
+    },
+    async done(): Promise<Run> {
+      const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited, stderrDone]);
+      return { code, stdout, stderr };
+    },
+  };
+}
+
+describe("plugin launcher (.mcp.json) and CLAUDE_PLUGIN_DATA", () => {
+  test("launcher: with no binary yet, installs the .gz into CLAUDE_PLUGIN_DATA, links bin/pty-mcp to it and serves MCP on stdio", async () => {
+    const sb = sandbox();
+    const before = tree(sb.pluginRoot);
+    const { url, requests } = server("gz");
+    const seen = requests.length;
+    const transport = new StdioClientTransport({
+      command: mcpServer.command,
+      args: mcpServer.args.map((a) => a.replace("${CLAUDE_PLUGIN_ROOT}", sb.pluginRoot)),
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: sb.home, TMPDIR: sb.tmpdir, ...pluginEnv(sb, { PTY_MCP_RELEASE_BASE: url }) },
+      stderr: "pipe",
+    });
+    let stderr = "";
+    transport.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const client = new Client({ name: "launcher-test", version: "0" });
+    await client.connect(transport);
+    const tools = (await client.listTools()).tools.map((t) => t.name);
+    await client.close();
+    const dest = join(sb.pluginData, "bin/pty-mcp");
+    expect({ stderr, requests: requests.slice(seen), data: tree(sb.pluginData), plugin: tree(sb.pluginRoot), home: tree(sb.home), tmp: tree(sb.tmpdir) }).toEqual({
+      stderr:
+        `pty-mcp launch: ${dest} is not installed yet; installing it\n` +
+        `pty-mcp install: downloading ${asset}.gz from ${url}\n` +
+        `pty-mcp install: installed pty-mcp ${version} at ${dest}\n`,
+      requests: ["/SHA256SUMS", `/${asset}.gz`],
+      data: { bin: "dir", "bin/pty-mcp": `755 ${short(hostSum)}` },
+      plugin: { ...before, "bin/pty-mcp": `-> ${dest}` },
+      home: {},
+      tmp: {},
+    });
+    expect(tools).toContain("create_local_session");
+
+    // Started again: the installed binary at once, no network, nothing said.
+    const again = await sh(sb, launcherScript(sb, ["--version"]), pluginEnv(sb, { PTY_MCP_RELEASE_BASE: url }));
+    expect({ again, newRequests: requests.slice(seen + 2) }).toEqual({ again: { code: 0, stdout: `pty-mcp ${version}\n`, stderr: "" }, newRequests: [] });
+
+    // From the Bash tool (no CLAUDE_PLUGIN_* variables): the plugin's bin/pty-mcp is the binary.
+    const bash = await sh(sb, `${join(sb.pluginRoot, "bin/pty-mcp")} --version`, {});
+    expect(bash).toEqual({ code: 0, stdout: `pty-mcp ${version}\n`, stderr: "" });
+  });
+
+  test("launcher: started while the SessionStart hook installs, waits for its lock and starts the binary it installed (one download)", async () => {
+    const sb = sandbox();
+    const { url, requests } = server("gz");
+    const seen = requests.length;
+    let release = (): void => {};
+    gate = { promise: new Promise<void>((resolve) => (release = resolve)), release };
+    try {
+      const hook = start(sb, hookCommand, pluginEnv(sb, { PTY_MCP_RELEASE_BASE: url }));
+      await waitFor("the hook's download to start", () => requests.slice(seen).includes(`/${asset}.gz`));
+      const launcher = start(sb, launcherScript(sb, ["--version"]), pluginEnv(sb, { PTY_MCP_RELEASE_BASE: url }));
+      await waitFor("the launcher to wait for the lock", () => launcher.stderr.includes("waiting for another install"));
+      release();
+      const [hookRun, launcherRun] = await Promise.all([hook.done(), launcher.done()]);
+      const dest = join(sb.pluginData, "bin/pty-mcp");
+      expect({ hookRun, launcherRun, requests: requests.slice(seen), data: tree(sb.pluginData) }).toEqual({
+        hookRun: {
+          code: 0,
+          stdout: "",
+          stderr: `pty-mcp install: downloading ${asset}.gz from ${url}\npty-mcp install: installed pty-mcp ${version} at ${dest}\n`,
+        },
+        launcherRun: {
+          code: 0,
+          stdout: `pty-mcp ${version}\n`,
+          stderr: expect.stringMatching(
+            new RegExp(`^pty-mcp launch: ${dest} is not installed yet; installing it\\npty-mcp install: waiting for another install into ${sb.pluginData}/bin \\(pid \\d+\\)\\npty-mcp install: pty-mcp ${version.replaceAll(".", "\\.")} is already installed at ${dest}\\n$`),
+          ),
+        },
+        requests: ["/SHA256SUMS", `/${asset}.gz`],
+        data: { bin: "dir", "bin/pty-mcp": `755 ${short(hostSum)}` },
+      });
+    } finally {
+      gate.release();
+      gate = undefined;
+    }
+  });
+
+  test("install: a lock left by an install that was SIGKILLed is taken over", async () => {
+    const sb = sandbox();
+    // A pid that is surely gone: a process that has exited and been reaped.
+    const gone = Bun.spawnSync(["sh", "-c", "echo $$"], { stdout: "pipe" }).stdout.toString().trim();
+    mkdirSync(join(sb.pluginData, "bin/.pty-mcp-install.lock"), { recursive: true });
+    writeFileSync(join(sb.pluginData, "bin/.pty-mcp-install.lock/pid"), `${gone}\n`);
+    const run = await runHook(sb, pluginEnv(sb, { PTY_MCP_RELEASE_BASE: server("gz").url }));
+    expect({ code: run.code, said: run.stderr.split("\n")[0], data: tree(sb.pluginData) }).toEqual({
+      code: 0,
+      said: `pty-mcp install: removed a stale install lock (pid ${gone} is gone)`,
+      data: { bin: "dir", "bin/pty-mcp": `755 ${short(hostSum)}` },
+    });
+  });
+
+  test("install: refuses a tampered .gz and installs nothing", async () => {
+    const sb = sandbox();
+    const run = await runHook(sb, pluginEnv(sb, { PTY_MCP_RELEASE_BASE: server("badGz").url }));
+    expect({ code: run.code, stdout: run.stdout, last: run.stderr.trimEnd().split("\n").at(-1), data: tree(sb.pluginData), plugin: tree(join(sb.pluginRoot, "bin")) }).toEqual({
+      code: 1,
+      stdout: "",
+      last: `pty-mcp install: error: checksum mismatch for ${asset}.gz (SHA256SUMS says ${gzSum}, the download is ${sha256Of(join(dirs.badGz, `${asset}.gz`))}); refusing to install it. The download is corrupt or was tampered with.`,
+      data: { bin: "dir" },
+      plugin: shippedBin(),
+    });
+  });
+
+  test("install.sh: without gzip, installs the plain binary of a release that has both", async () => {
+    const sb = sandbox();
+    const bin = join(sb.dir, "no-gzip-bin");
+    mkdirSync(bin);
+    for (const dir of ["/usr/local/bin", "/usr/bin", "/bin"]) {
+      if (!existsSync(dir)) continue;
+      for (const name of readdirSync(dir)) {
+        if (name === "gzip" || existsSync(join(bin, name))) continue;
+        Bun.spawnSync(["ln", "-s", join(dir, name), join(bin, name)]);
+      }
+    }
+    const { url, requests } = server("gz");
+    const seen = requests.length;
+    const run = await sh(sb, `sh ${join(root, "install.sh")}`, { PATH: bin, PTY_MCP_RELEASE_BASE: url, INSTALL_DIR: sb.installDir });
+    expect({ code: run.code, requests: requests.slice(seen), installed: tree(sb.installDir) }).toEqual({
+      code: 0,
+      requests: ["/SHA256SUMS", `/${asset}`],
+      installed: { "ai-tmux": "-> pty-mcp", "pty-mcp": `755 ${short(hostSum)}` },
+    });
+  });
+
+  test("shim: bin/pty-mcp in a fresh plugin copy finds the binary in Claude Code's plugin data dir", async () => {
+    const sb = sandbox();
+    const data = join(sb.home, ".claude/plugins/data/pty-mcp-pty-mcp");
+    mkdirSync(data, { recursive: true });
+    // Install it with the hook of another copy (as a plugin update leaves it), then run this copy's shim.
+    const other = join(sb.dir, "other-plugin-copy");
+    cpSync(join(root, "plugin"), other, { recursive: true });
+    const installed = await sh(sb, hookCommand, { CLAUDE_PLUGIN_ROOT: other, CLAUDE_PLUGIN_DATA: data, PTY_MCP_RELEASE_BASE: dirs.gz });
+    const shim = await sh(sb, `${join(sb.pluginRoot, "bin/pty-mcp")} --version`, {});
+    expect({ installed: installed.code, shim, plugin: tree(join(sb.pluginRoot, "bin")) }).toEqual({
+      installed: 0, shim: { code: 0, stdout: `pty-mcp ${version}\n`, stderr: "" }, plugin: shippedBin(),
+    });
   });
 });
 

@@ -3,7 +3,8 @@
 #
 #   curl -fsSL https://github.com/pty-mcp/pty-mcp/releases/latest/download/install.sh | sh
 #   sh install.sh                     standalone: installs pty-mcp and an ai-tmux link into INSTALL_DIR
-#   sh install.sh --plugin            Claude Code plugin hook: installs into ${CLAUDE_PLUGIN_ROOT}/bin only
+#   sh install.sh --plugin            Claude Code plugin (SessionStart hook and scripts/launch.sh): installs into
+#                                     ${CLAUDE_PLUGIN_DATA}/bin (kept across plugin updates), else ${CLAUDE_PLUGIN_ROOT}/bin
 #   sh install.sh --print-target      prints the release asset this machine needs and exits
 #
 # Environment:
@@ -16,8 +17,12 @@
 #   PTY_MCP_DOWNLOAD_RETRIES  extra attempts after a failed download (default 3)
 #
 # Every binary is checked against SHA256SUMS: a missing entry or a mismatch installs nothing.
-# Files are downloaded into a temp directory inside the target directory (removed on every exit)
-# and renamed into place, so a running pty-mcp never sees half a binary.
+# The compressed asset (pty-mcp-<target>.gz) is preferred when SHA256SUMS lists it and gzip is
+# there; both it and the binary it unpacks to are checked. Files are downloaded into a temp
+# directory inside the target directory (removed on every exit) and renamed into place, so a
+# running pty-mcp never sees half a binary. One install at a time per target directory: a second
+# one (the plugin's hook and its launcher start together) waits for the lock, then finds the
+# binary installed.
 #
 # plugin/scripts/install.sh is a byte-for-byte copy of this file (the plugin directory ships on its
 # own); after editing, run `bun scripts/build.ts --sync-plugin`. A test fails when they differ.
@@ -104,7 +109,8 @@ run_child() {
   return "$_child_rc"
 }
 
-# fetch NAME OUTFILE: copies $base/NAME to OUTFILE (base is a URL or a directory).
+# fetch NAME OUTFILE [optional]: copies $base/NAME to OUTFILE (base is a URL or a directory).
+# With "optional", a file the release does not have returns 1 instead of failing the install.
 fetch() {
   case "$base" in
     http://* | https://*)
@@ -115,6 +121,7 @@ fetch() {
           --connect-timeout "$connect_timeout" --max-time "$download_timeout" \
           --retry "$retries" --retry-delay 1 --retry-connrefused \
           --output "$2" -- "$_url" || _rc=$?
+        if [ "$_rc" -eq 22 ] && [ "${3:-}" = optional ]; then return 1; fi
         if [ "$_rc" -ne 0 ]; then
           case "$_rc" in
             28) _why="timed out (connect ${connect_timeout}s, transfer ${download_timeout}s)" ;;
@@ -126,6 +133,10 @@ fetch() {
           die "download of $_url failed after $((retries + 1)) attempts: $_why. Check the network, or set PTY_MCP_RELEASE_BASE to a reachable mirror or a local directory."
         fi
       elif command -v wget >/dev/null 2>&1; then
+        if [ "${3:-}" = optional ]; then
+          wget_fetch "$_url" "$2" || return 1
+          return 0
+        fi
         wget_fetch "$_url" "$2" ||
           die "download of $_url failed after $((retries + 1)) attempts (wget exit $?). Check the network, or set PTY_MCP_RELEASE_BASE to a reachable mirror or a local directory."
       else
@@ -135,6 +146,7 @@ fetch() {
     *)
       _dir=${base#file://}
       [ -d "$_dir" ] || die "PTY_MCP_RELEASE_BASE '$base' is neither an http(s) URL nor a directory"
+      if [ ! -f "$_dir/$1" ] && [ "${3:-}" = optional ]; then return 1; fi
       [ -f "$_dir/$1" ] || die "$_dir/$1 does not exist; the release directory must hold pty-mcp-<os>-<arch>[-variant] and SHA256SUMS"
       cp -- "$_dir/$1" "$2"
       ;;
@@ -178,9 +190,14 @@ sha256() {
   fi
 }
 
-# expected_sum SUMSFILE NAME: the hex digest listed for NAME (sha256sum format, text or binary mode).
+# listed_sum SUMSFILE NAME: the digest listed for NAME (sha256sum format, text or binary mode), or nothing.
+listed_sum() {
+  awk -v n="$2" '$2 == n || $2 == "*" n { print tolower($1); exit }' "$1"
+}
+
+# expected_sum SUMSFILE NAME: the hex digest listed for NAME; fails when there is none or it is malformed.
 expected_sum() {
-  _sum=$(awk -v n="$2" '$2 == n || $2 == "*" n { print tolower($1); exit }' "$1")
+  _sum=$(listed_sum "$1" "$2")
   [ -n "$_sum" ] || die "SHA256SUMS has no entry for $2; refusing to install an unverified binary"
   case "$_sum" in *[!0-9a-f]*) die "SHA256SUMS entry for $2 is not a SHA-256 digest; refusing to install" ;; esac
   [ "${#_sum}" -eq 64 ] || die "SHA256SUMS entry for $2 is not a SHA-256 digest; refusing to install"
@@ -214,7 +231,8 @@ if [ "$mode" = plugin ]; then
   # The plugin's version pins the binary's, so a plugin update brings the matching binary.
   [ -n "$version" ] || version=$(sed -n 's/^[[:space:]]*"version"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$manifest" | head -n 1)
   [ -n "$version" ] || die "no \"version\" in $manifest; reinstall the pty-mcp plugin"
-  dest_dir="$CLAUDE_PLUGIN_ROOT/bin"
+  # CLAUDE_PLUGIN_DATA survives plugin updates; without it (older Claude Code), the plugin's own bin/.
+  if [ -n "${CLAUDE_PLUGIN_DATA:-}" ]; then dest_dir="$CLAUDE_PLUGIN_DATA/bin"; else dest_dir="$CLAUDE_PLUGIN_ROOT/bin"; fi
 else
   dest_dir=${INSTALL_DIR:-${HOME:?HOME is not set; set INSTALL_DIR}/.local/bin}
 fi
@@ -229,19 +247,72 @@ else
   base="$PTY_MCP_REPO_URL/releases/latest/download"
 fi
 
+lock="$dest_dir/.pty-mcp-install.lock"
+locked=0
 cleanup() {
   if [ -n "$child" ]; then kill "$child" 2>/dev/null || true; fi
-  rm -rf -- "$work"
+  if [ -n "${work:-}" ]; then rm -rf -- "$work"; fi
+  if [ "$locked" = 1 ]; then rm -rf -- "$lock"; fi
+}
+
+# A real executable, not the plugin's bin/pty-mcp shim (a script that would start this installer again).
+is_binary() {
+  [ -f "$1" ] && [ -x "$1" ] && [ "$(head -c 2 -- "$1" 2>/dev/null)" != "#!" ]
 }
 
 installed_version() {
-  [ -x "$dest" ] || return 0
+  is_binary "$dest" || return 0
   "$dest" --version </dev/null 2>/dev/null | sed -n 's/^pty-mcp \([^ ]*\)$/\1/p' | head -n 1 || true
 }
 
+# The plugin's bin/ is on the PATH of Claude Code's Bash tool: there bin/pty-mcp runs the binary
+# in ${CLAUDE_PLUGIN_DATA} (a link once it is installed; before, the shim that installs it).
+link_plugin_bin() {
+  [ "$mode" = plugin ] && [ "$dest_dir" != "$CLAUDE_PLUGIN_ROOT/bin" ] || return 0
+  _link="$CLAUDE_PLUGIN_ROOT/bin/pty-mcp"
+  [ "$(readlink "$_link" 2>/dev/null || true)" != "$dest" ] || return 0
+  { mkdir -p -- "$CLAUDE_PLUGIN_ROOT/bin" && ln -s "$dest" "$_link.$$" && mv -f -- "$_link.$$" "$_link"; } 2>/dev/null ||
+    { rm -f -- "$_link.$$"; say "note: could not link $_link to $dest (pty-mcp on the Bash tool's PATH stays the shim)"; }
+}
+
+# take_lock: one install at a time in $dest_dir (mkdir is atomic). A lock whose owner is gone
+# (killed with SIGKILL) is taken over; a live owner is waited for, up to the download timeout.
+take_lock() {
+  _waited=0
+  _said=0
+  while ! mkdir -- "$lock" 2>/dev/null; do
+    _owner=$(cat -- "$lock/pid" 2>/dev/null || true)
+    if [ -n "$_owner" ] && ! kill -0 "$_owner" 2>/dev/null; then
+      # Move the stale lock aside under our own name first, so two takers never remove a fresh one.
+      if mv -- "$lock" "$lock.stale.$$" 2>/dev/null; then
+        if [ "$(cat -- "$lock.stale.$$/pid" 2>/dev/null || true)" = "$_owner" ]; then
+          say "removed a stale install lock (pid $_owner is gone)"
+          rm -rf -- "$lock.stale.$$"
+        else
+          mv -- "$lock.stale.$$" "$lock" 2>/dev/null || rm -rf -- "$lock.stale.$$"
+        fi
+      fi
+      continue
+    fi
+    if [ "$_said" = 0 ]; then
+      say "waiting for another install into $dest_dir (pid ${_owner:-unknown})"
+      _said=1
+    fi
+    [ "$_waited" -lt "$((download_timeout * (retries + 1) + 30))" ] || die "another install into $dest_dir (pid ${_owner:-unknown}) has held $lock for ${_waited}s; remove it if no install is running"
+    sleep 1
+    _waited=$((_waited + 1))
+  done
+  locked=1
+  echo "$$" >"$lock/pid"
+}
+
 # Skipping needs no network: the session start stays instant once the binary is there.
-if [ -n "$version" ] && [ "$(installed_version)" = "$version" ]; then
+already_installed() {
+  [ -n "$version" ] && [ "$(installed_version)" = "$version" ]
+}
+if already_installed; then
   say "pty-mcp $version is already installed at $dest"
+  link_plugin_bin
   [ "$mode" = plugin ] && exit 0
   skip_binary=1
 else
@@ -249,20 +320,45 @@ else
 fi
 
 mkdir -p -- "$dest_dir" || die "cannot create $dest_dir"
-work=$(mktemp -d "$dest_dir/.pty-mcp-install.XXXXXX") || die "cannot create a temp directory in $dest_dir"
 trap cleanup EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
+take_lock
+if [ "$skip_binary" = 0 ] && already_installed; then
+  # Installed by the install we waited for.
+  say "pty-mcp $version is already installed at $dest"
+  link_plugin_bin
+  [ "$mode" = plugin ] && exit 0
+  skip_binary=1
+fi
+work=$(mktemp -d "$dest_dir/.pty-mcp-install.XXXXXX") || die "cannot create a temp directory in $dest_dir"
 
 if [ "$skip_binary" = 0 ]; then
   fetch SHA256SUMS "$work/SHA256SUMS"
   want=$(expected_sum "$work/SHA256SUMS" "$asset")
-  if [ -f "$dest" ] && [ "$(sha256 "$dest")" = "$want" ]; then
+  if is_binary "$dest" && [ "$(sha256 "$dest")" = "$want" ]; then
     say "$dest is already the current release ($asset)"
   else
-    say "downloading $asset from $base"
-    fetch "$asset" "$work/$asset"
+    got_gz=0
+    want_gz=$(listed_sum "$work/SHA256SUMS" "$asset.gz")
+    if [ -n "$want_gz" ] && command -v gzip >/dev/null 2>&1; then
+      say "downloading $asset.gz from $base"
+      if fetch "$asset.gz" "$work/$asset.gz" optional; then
+        got=$(sha256 "$work/$asset.gz")
+        [ "$got" = "$want_gz" ] ||
+          die "checksum mismatch for $asset.gz (SHA256SUMS says $want_gz, the download is $got); refusing to install it. The download is corrupt or was tampered with."
+        gzip -dc <"$work/$asset.gz" >"$work/$asset" || die "$asset.gz does not unpack (gzip failed); refusing to install it"
+        rm -f -- "$work/$asset.gz"
+        got_gz=1
+      else
+        say "$asset.gz is not in the release; downloading $asset"
+      fi
+    fi
+    if [ "$got_gz" = 0 ]; then
+      say "downloading $asset from $base"
+      fetch "$asset" "$work/$asset"
+    fi
     got=$(sha256 "$work/$asset")
     [ "$got" = "$want" ] ||
       die "checksum mismatch for $asset (SHA256SUMS says $want, the download is $got); refusing to install it. The download is corrupt or was tampered with."
@@ -270,6 +366,7 @@ if [ "$skip_binary" = 0 ]; then
     mv -f -- "$work/$asset" "$dest"
     say "installed $("$dest" --version </dev/null 2>/dev/null || echo "$asset") at $dest"
   fi
+  link_plugin_bin
 fi
 
 [ "$mode" = plugin ] && exit 0

@@ -11,8 +11,11 @@ export interface ReleaseServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Serves the files of `dir` read-only over HTTP on 127.0.0.1; missing files are 404. */
-export function serveDirectory(dir: string): ReleaseServer {
+/**
+ * Serves the files of `dir` read-only over HTTP on 127.0.0.1; missing files are 404.
+ * `beforeServe` may hold a response back (a download that is still under way).
+ */
+export function serveDirectory(dir: string, options: { beforeServe?: (path: string) => Promise<void> } = {}): ReleaseServer {
   const requests: string[] = [];
   const server: Server<undefined> = Bun.serve({
     hostname: "127.0.0.1",
@@ -24,6 +27,7 @@ export function serveDirectory(dir: string): ReleaseServer {
       if (rel.startsWith("..") || rel.includes("/")) return new Response("not found\n", { status: 404 });
       const file = Bun.file(join(dir, rel));
       if (!(await file.exists())) return new Response("not found\n", { status: 404 });
+      await options.beforeServe?.(path);
       return new Response(file);
     },
   });
