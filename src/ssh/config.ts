@@ -421,3 +421,39 @@ function safeUserName(): string {
     return "root";
   }
 }
+
+/**
+ * The host aliases of the user's ssh_config: every name in a `Host` line that is not a
+ * pattern (no `*`, `?`, `!`), in file order, Includes followed. Used as fleet hosts (SPEC §10).
+ */
+export function configHostAliases(options: { home?: string; userConfigFile?: string } = {}): string[] {
+  const home = options.home ?? process.env.HOME ?? homedir();
+  const out: string[] = [];
+  const visit = (path: string, depth: number): void => {
+    let parsed: SSHConfig;
+    try {
+      parsed = SSHConfig.parse(readFileSync(path, "utf8"));
+    } catch {
+      return;
+    }
+    const walk = (lines: readonly Line[]): void => {
+      for (const line of lines) {
+        if (line.type !== LineType.DIRECTIVE) continue;
+        const param = line.param.toLowerCase();
+        if (param === "host") {
+          for (const name of valueList(line.value).flatMap((v) => v.split(","))) if (name.length > 0 && !/[*?!]/.test(name) && !out.includes(name)) out.push(name);
+        }
+        if ("config" in line) walk(line.config);
+        else if (param === "include" && depth < MAX_INCLUDE_DEPTH) {
+          for (const pattern of valueList(line.value)) {
+            const expanded = expandPath(pattern, home);
+            for (const file of globFiles(isAbsolute(expanded) ? expanded : join(home, ".ssh", expanded))) visit(file, depth + 1);
+          }
+        }
+      }
+    };
+    walk(parsed);
+  };
+  visit(options.userConfigFile ?? join(home, ".ssh", "config"), 0);
+  return out;
+}

@@ -6,6 +6,7 @@ import { createSerialSession } from "./create-serial-session.ts";
 import { createSshSession } from "./create-ssh-session.ts";
 import { detachSession } from "./detach-session.ts";
 import { getSessionState } from "./get-session-state.ts";
+import { listHosts } from "./list-hosts.ts";
 import { listRemoteSessions } from "./list-remote-sessions.ts";
 import { listSerialPorts } from "./list-serial-ports.ts";
 import { listSessions } from "./list-sessions.ts";
@@ -36,4 +37,5 @@ export const tools = [
   closeSession,
   detachSession,
   listRemoteSessions,
+  listHosts,
 ] as unknown as readonly Tool[];
