@@ -1,6 +1,6 @@
 // `pty-mcp serve`: the MCP server on stdio. Exits when stdin ends (the client went away),
 // ending its in-process sessions; persistent sessions live in the daemon and are untouched.
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { serveStdio, type StdioServerHandle } from "@modelcontextprotocol/server/stdio";
 import { AuditLog } from "../audit/audit-log.ts";
 import { attachAudit } from "../audit/attach.ts";
 import { resolveAuditSettings, takeAuditFlags } from "../audit/config.ts";
@@ -26,8 +26,8 @@ export async function main(args: string[]): Promise<number> {
     return 1;
   }
   const shutdown = new AbortController();
-  const server = createServer({ tools, sessions, shutdown: shutdown.signal });
-  const transport = new StdioServerTransport();
+  // serveStdio builds one server for the connection, for the generation the client opens with.
+  let handle: StdioServerHandle | undefined;
 
   let stopping: Promise<number> | undefined;
   const stop = (code: number): Promise<number> =>
@@ -38,7 +38,7 @@ export async function main(args: string[]): Promise<number> {
       // Persistent sessions are only detached: their work goes on in the daemon.
       await detachMirrorsAndCloseRest(sessions);
       await audit?.close();
-      await server.close().catch(() => undefined);
+      await handle?.close().catch(() => undefined);
       return code;
     })());
 
@@ -51,6 +51,6 @@ export async function main(args: string[]): Promise<number> {
   });
   // An agent's process group may get SIGPIPE when the client dies; never die of a write to a closed pipe.
   process.stdout.on("error", () => void stop(0));
-  await server.connect(transport);
+  handle = serveStdio(() => createServer({ tools, sessions, shutdown: shutdown.signal }), { onerror: () => undefined });
   return done;
 }

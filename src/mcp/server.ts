@@ -1,13 +1,15 @@
-// MCP glue: tools/list and tools/call on the SDK's low-level Server. Parses input
-// (failure → INVALID_ARGUMENT naming the fields), passes an AbortSignal and progress(),
-// returns JSON text plus structuredContent, and is the one place errors become results.
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+// MCP glue: tools/list and tools/call on the SDK v2 low-level Server (one instance per
+// connection, built by serveStdio for the generation the client negotiates: 2026-07-28 or
+// 2025-11-25). Parses input (failure → INVALID_ARGUMENT naming the fields), passes an
+// AbortSignal and progress(), returns JSON text plus structuredContent, and is the one place
+// errors become results.
+import { Server, type CallToolResult, type Tool as McpTool } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { PtyError } from "../errors.ts";
 import { heldSecrets } from "../secrets/held-secrets.ts";
 import type { SessionRegistry } from "../session/registry.ts";
 import { VERSION } from "../version.ts";
+import { toolJsonSchema } from "./json-schema.ts";
 import type { Tool } from "./tool.ts";
 
 const INSTRUCTIONS = `pty-mcp gives you real terminals: local shells and REPLs, SSH, serial consoles.
@@ -29,25 +31,25 @@ export function createServer(options: { tools: readonly Tool[]; sessions: Sessio
     title: t.title,
     description: t.description,
     annotations: { title: t.title, ...t.annotations },
-    inputSchema: jsonSchema(t.input, "input"),
-    outputSchema: jsonSchema(t.output, "output"),
+    inputSchema: toolJsonSchema(t.input, "input") as McpTool["inputSchema"],
+    outputSchema: toolJsonSchema(t.output, "output") as McpTool["outputSchema"],
   }));
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: (listed ??= listTools()) }));
+  server.setRequestHandler("tools/list", async () => ({ tools: (listed ??= listTools()) }));
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+  server.setRequestHandler("tools/call", async (request, ctx): Promise<CallToolResult> => {
     const tool = byName.get(request.params.name);
     if (!tool) return errorResult(new PtyError("INVALID_ARGUMENT", `Unknown tool "${request.params.name}". Tools: ${[...byName.keys()].join(", ")}.`));
     const parsed = tool.input.safeParse(request.params.arguments ?? {});
     if (!parsed.success) return errorResult(new PtyError("INVALID_ARGUMENT", describeZodError(parsed.error)));
-    const progressToken = request.params._meta?.progressToken;
+    const progressToken = ctx.mcpReq._meta?.progressToken;
     const progress = (update: { progress: number; total?: number; message?: string }) => {
       if (progressToken === undefined) return;
-      void extra
-        .sendNotification({ method: "notifications/progress", params: { progressToken, ...update } })
+      void ctx.mcpReq
+        .notify({ method: "notifications/progress", params: { progressToken, ...update } })
         .catch(() => undefined);
     };
-    const signal = AbortSignal.any([extra.signal, options.shutdown]);
+    const signal = AbortSignal.any([ctx.mcpReq.signal, options.shutdown]);
     try {
       // Last line of defense: a secret a device echoed never reaches the agent (SPEC §3 send_secret).
       const output = heldSecrets.redactValue((await tool.run(parsed.data, { sessions: options.sessions, signal, progress })) as Record<string, unknown>);
@@ -57,11 +59,6 @@ export function createServer(options: { tools: readonly Tool[]; sessions: Sessio
     }
   });
   return server;
-}
-
-function jsonSchema(schema: z.ZodObject, io: "input" | "output") {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<string, unknown>;
-  return rest as { type: "object"; properties?: Record<string, object>; required?: string[] };
 }
 
 function describeZodError(error: z.ZodError): string {

@@ -1,0 +1,88 @@
+// Tool schemas every major client accepts (SPEC §12): no `type` arrays, explicit
+// additionalProperties, a plain object at the top, names ≤ 64, descriptions ≤ 2 KiB — checked
+// over tools/list in both generations and by the MCP Inspector CLI's --strict portability
+// check; and the Inspector's persistent client mcpdo drives a session in both generations.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { z } from "zod";
+import { portabilityProblems, toolJsonSchema } from "../src/mcp/json-schema.ts";
+import { bool, int } from "../src/mcp/params.ts";
+import { Inspector } from "./harness/inspector.ts";
+import { binary, McpHarness } from "./harness/mcp.ts";
+
+describe("portable JSON Schema (unit)", () => {
+  test("string-typed numbers and booleans become anyOf; objects say additionalProperties", () => {
+    const input = z.object({ n: int(0, 9).optional().describe("a number"), b: bool.optional(), o: z.object({ x: z.string() }).optional() });
+    expect(toolJsonSchema(input, "input")).toEqual({
+      type: "object",
+      properties: {
+        n: { description: "a number", anyOf: [{ type: "number" }, { type: "string", pattern: "^-?\\d+(?:\\.\\d+)?$" }] },
+        b: { anyOf: [{ type: "boolean" }, { type: "string" }] },
+        o: { type: "object", properties: { x: { type: "string" } }, required: ["x"], additionalProperties: false },
+      },
+      additionalProperties: false,
+    });
+    const output = z.looseObject({ code: z.number().nullable().optional() });
+    expect(toolJsonSchema(output, "output")).toEqual({
+      type: "object",
+      properties: { code: { anyOf: [{ type: "number" }, { type: "null" }] } },
+      additionalProperties: true,
+    });
+  });
+
+  test("the check finds what clients reject", () => {
+    expect(portabilityProblems({ name: "x".repeat(65), description: "d".repeat(2049), inputSchema: { anyOf: [], type: ["object", "null"], properties: { a: { type: "object" }, m: { type: "object", additionalProperties: { type: "string" } }, e: { type: "object", additionalProperties: {} } } } })).toEqual([
+      "name is 65 characters (most 64)",
+      "description is over 2 KiB",
+      'inputSchema: top level is not type "object"',
+      "inputSchema: top-level anyOf",
+      "inputSchema: type is an array",
+      "inputSchema.properties.a: additionalProperties is not said",
+      "inputSchema.properties.e.additionalProperties: empty schema",
+    ]);
+  });
+});
+
+describe("tools/list is portable in both generations", () => {
+  for (const protocol of ["2026-07-28", "2025-11-25"] as const) {
+    test(`${protocol}: every tool passes`, async () => {
+      await using h = await McpHarness.start({ protocol });
+      const { tools } = await h.client.listTools();
+      expect(tools.length).toBeGreaterThan(10);
+      expect(Object.fromEntries(tools.map((t) => [t.name, portabilityProblems(t)]))).toEqual(Object.fromEntries(tools.map((t) => [t.name, []])));
+    });
+  }
+});
+
+describe("MCP Inspector", () => {
+  let inspector: Inspector;
+  beforeAll(() => {
+    inspector = new Inspector();
+    const server = { command: binary, args: ["serve"], env: { SHELL: "/bin/bash", PS1: "$ ", PROMPT_COMMAND: "" } };
+    inspector.catalog({ modern: { ...server, protocolEra: "modern" }, legacy: { ...server, protocolEra: "legacy" } });
+  });
+  afterAll(async () => {
+    await inspector.close();
+  });
+
+  for (const era of ["modern", "legacy"] as const) {
+    test(`CLI --strict lists every tool with 0 portability warnings (${era})`, async () => {
+      const r = await inspector.cli(["--method", "tools/list", "--strict", "--protocol-era", era, "--format", "json", binary, "serve"]);
+      const names = (JSON.parse(r.stdout) as { result: { tools: { name: string }[] } }).result.tools.map((t) => t.name);
+      expect({ code: r.code, warnings: r.stderr.match(/^(Warning|Error)\b.*$/gm) ?? [], tools: names.length }).toEqual({ code: 0, warnings: [], tools: expect.any(Number) });
+      expect(names).toContain("send_input");
+    });
+
+    test(`mcpdo drives a session: create, send_input, wait, close (${era})`, async () => {
+      const conn = await inspector.mcpdoJson<{ protocolEra: string }>(["connect", era]);
+      expect(conn.protocolEra).toBe(era);
+      const call = async (tool: string, args: Record<string, unknown>) => (await inspector.mcpdoJson<{ structuredContent: Record<string, unknown> }>([`@${era}`, "tools/call", tool, "--tool-args-json", JSON.stringify(args)])).structuredContent;
+      const { session_id } = await call("create_local_session", { command: "bash --norc --noprofile" });
+      await call("read_output", { session_id, wait_for: "^\\$ $", timeout: 10 });
+      const sent = await call("send_input", { session_id, input: "echo mcpdo-$((6*7))" });
+      const waited = await call("send_input", { session_id, input: "sleep 0.3; echo DONE", wait_for: "^DONE$", wait_for_timeout: 10 });
+      const closed = await call("close_session", { session_id });
+      expect({ sent: sent.output, waited: [waited.matched, waited.match_line], closed: closed.success }).toEqual({ sent: "mcpdo-42\n$ ", waited: [true, "DONE"], closed: true });
+      expect((await inspector.mcpdo(["disconnect", era])).code).toBe(0);
+    });
+  }
+});
