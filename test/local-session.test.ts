@@ -165,16 +165,26 @@ describe("local sessions", () => {
     await h.call("close_session", { session_id: id });
   });
 
+  test("log_max_size under 0.01 MB is refused (every line was a rotation: 100 renames each, on the event loop)", async () => {
+    const log = join(dir, "tiny.log");
+    const refused = await h.callError("create_local_session", { ...plainBash, log_file: log, log_max_size: 0.000001, log_max_files: 100 });
+    expect({ code: refused.code, says: refused.message.includes("log_max_size is 0 (never rotate) or at least 0.01 MB"), created: existsSync(log) }).toEqual({
+      code: "INVALID_ARGUMENT",
+      says: true,
+      created: false,
+    });
+  });
+
   test("log_file gets plain text and rotates by size", async () => {
     const log = join(dir, "session.log");
-    const id = await bash({ log_file: log, log_max_size: "0.001", log_max_files: 3 });
-    await h.call("send_input", { session_id: id, input: "for i in $(seq 1 300); do echo \"log line $i\"; done; echo LOG_END", wait_for: "^LOG_END$" });
+    const id = await bash({ log_file: log, log_max_size: "0.01", log_max_files: 3 });
+    await h.call("send_input", { session_id: id, input: "for i in $(seq 1 3000); do echo \"log line $i\"; done; echo LOG_END", wait_for: "^LOG_END$" });
     await h.call("close_session", { session_id: id });
     const current = readFileSync(log, "utf8");
     expect(existsSync(`${log}.1`)).toBe(true);
     expect(existsSync(`${log}.2`)).toBe(true);
     expect(existsSync(`${log}.3`)).toBe(false);
-    for (const f of [log, `${log}.1`, `${log}.2`]) expect(readFileSync(f).length).toBeLessThanOrEqual(1049);
+    for (const f of [log, `${log}.1`, `${log}.2`]) expect(readFileSync(f).length).toBeLessThanOrEqual(10486);
     expect(current).toContain("LOG_END\n");
     expect(current).not.toContain("\x1b");
     expect(readFileSync(`${log}.1`, "utf8")).toMatch(/^log line \d+$/m);

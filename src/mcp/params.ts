@@ -50,7 +50,10 @@ export const createCommon = {
   cols: int(2, 1000).optional().describe("Terminal width in columns (default 120)."),
   rows: int(2, 1000).optional().describe("Terminal height in rows (default 40)."),
   log_file: z.string().min(1).optional().describe("Append the session's output, as plain text, to this file (created 0600)."),
-  log_max_size: num(0, 1_000_000).optional().describe("Rotate log_file when it exceeds this many MB (default 10; 0 = never)."),
+  log_max_size: num(0, 1_000_000)
+    .refine((mb) => mb === 0 || mb >= 0.01, "log_max_size is 0 (never rotate) or at least 0.01 MB")
+    .optional()
+    .describe("Rotate log_file when it exceeds this many MB (default 10; at least 0.01; 0 = never)."),
   log_max_files: int(1, 100).optional().describe("Log files kept in all, the live one included (default 3)."),
   record: z.string().min(1).optional().describe("Record the session as an asciicast v2 file at this path (created 0600; play it with `asciinema play`). Typed secrets are never in it."),
   auto_pager: bool.optional().describe("Answer pagers (--More--, -- MORE --, Press any key…) by itself so long outputs come back whole."),

@@ -3,7 +3,7 @@
 import { heldSecrets } from "../secrets/held-secrets.ts";
 import { redactingSink } from "../secrets/redacting-sink.ts";
 import { AsciicastWriter } from "./asciicast.ts";
-import { LogFile } from "./log-file.ts";
+import { LogFile, MIN_LOG_ROTATE_BYTES } from "./log-file.ts";
 import type { OutputSink } from "./sink.ts";
 
 export interface SinkOptions {
@@ -21,13 +21,19 @@ export interface SinkOptions {
 export const DEFAULT_LOG_MAX_MB = 10;
 export const DEFAULT_LOG_MAX_FILES = 3;
 
+/** MB to bytes; a size under the minimum (a peer's frame, say) is raised to it, 0 stays "never". */
+function logRotateBytes(mb: number): number {
+  if (!(mb > 0)) return 0;
+  return Math.max(MIN_LOG_ROTATE_BYTES, Math.round(mb * 1024 * 1024));
+}
+
 export function buildSinks(options: SinkOptions): OutputSink[] {
   const sinks: OutputSink[] = [];
   if (options.log_file) {
     sinks.push(
       new LogFile({
         path: options.log_file,
-        maxSize: Math.round((options.log_max_size ?? DEFAULT_LOG_MAX_MB) * 1024 * 1024),
+        maxSize: logRotateBytes(options.log_max_size ?? DEFAULT_LOG_MAX_MB),
         maxFiles: options.log_max_files ?? DEFAULT_LOG_MAX_FILES,
       }),
     );
