@@ -13,6 +13,7 @@ export const WILL = 251;
 export const SB = 250;
 export const GA = 249;
 export const NOP = 241;
+export const DM = 242;
 export const BRK = 243;
 export const SE = 240;
 
@@ -150,6 +151,13 @@ export class TelnetProtocol {
   #sbOverflow = false;
   /** The last data byte was CR: a NUL after it is the NVT's "bare CR" padding (RFC 854) and is dropped. */
   #afterCr = false;
+  /**
+   * A byte 242 (DM) seen in data, not decided yet. telnetd sends "Synch" on an interrupt as
+   * IAC DM with the IAC as TCP urgent data (RFC 854 "Synch"); without SO_OOBINLINE the kernel
+   * takes that IAC out of the stream and a bare DM is left. Outside BINARY a 242 that does not
+   * start a UTF-8 sequence (a continuation byte 0x80–0xBF next) is that DM and is dropped.
+   */
+  #heldDm = false;
 
   constructor(options: TelnetProtocolOptions) {
     this.terminalType = options.terminalType ?? "xterm-256color";
@@ -162,7 +170,7 @@ export class TelnetProtocol {
     return (side === "local" ? this.#local : this.#remote).get(option) === "yes";
   }
 
-  /** Our opening requests: character mode (DO SGA, DO ECHO accepted when offered), BINARY both ways, NAWS, TERMINAL-TYPE, COM-PORT. */
+  /** Our opening requests: character mode (DO SGA, DO ECHO), BINARY both ways, NAWS, TERMINAL-TYPE, COM-PORT. */
   start(): Uint8Array {
     const out: number[] = [];
     const ask = (table: Map<number, Q>, verb: number, option: number) => {
@@ -183,7 +191,7 @@ export class TelnetProtocol {
   /** Parses received bytes. Linear in the input; keeps at most one subnegotiation buffer. */
   receive(chunk: Uint8Array): TelnetEvent[] {
     const events: TelnetEvent[] = [];
-    const data = new Uint8Array(chunk.length);
+    const data = new Uint8Array(chunk.length + 1);
     let n = 0;
     const flush = () => {
       if (n > 0) events.push({ type: "data", bytes: data.slice(0, n) });
@@ -194,7 +202,12 @@ export class TelnetProtocol {
       const b = chunk[i]!;
       switch (this.#state) {
         case S.Data:
+          if (this.#heldDm) {
+            this.#heldDm = false;
+            if (b >= 0x80 && b <= 0xbf) data[n++] = DM;
+          }
           if (b === IAC) this.#state = S.Iac;
+          else if (b === DM && !binaryIn()) this.#heldDm = true;
           else if (b === 0 && this.#afterCr && !binaryIn()) this.#afterCr = false;
           else {
             data[n++] = b;
@@ -210,6 +223,7 @@ export class TelnetProtocol {
             this.#command = b;
             this.#state = S.Option;
           } else if (b === SB) {
+            flush();
             this.#state = S.SbOption;
           } else {
             // GA, NOP, BRK, AYT, DM, a stray SE or a byte that is no command: nothing to show.
@@ -257,24 +271,34 @@ export class TelnetProtocol {
     return events;
   }
 
-  /** Data to send: IAC doubled; without BINARY a bare CR becomes CR NUL (RFC 854). */
+  /**
+   * Data to send: IAC doubled. Without BINARY a bare CR becomes CR NUL and CR LF stays the NVT's
+   * newline (RFC 854), which telnetd reads as one Enter. With BINARY the server takes bytes
+   * literally, so CR LF is sent as CR, the Enter key (what BSD telnet sends in binary mode):
+   * otherwise a "\r\n" line ending is two Enters on a Unix host's PTY.
+   */
   encodeData(bytes: Uint8Array): Uint8Array {
     const binary = this.enabled("local", OPT.BINARY);
-    let extra = 0;
+    let grow = 0;
+    let crlf = false;
     for (let i = 0; i < bytes.length; i++) {
       const b = bytes[i]!;
-      if (b === IAC || (!binary && b === 13 && bytes[i + 1] !== 10)) extra++;
+      if (b === IAC) grow++;
+      else if (b === 13 && bytes[i + 1] === 10) crlf = true;
+      else if (b === 13 && !binary) grow++;
     }
-    if (extra === 0) return bytes;
-    const out = new Uint8Array(bytes.length + extra);
+    if (grow === 0 && !(binary && crlf)) return bytes;
+    const out = new Uint8Array(bytes.length + grow);
     let n = 0;
     for (let i = 0; i < bytes.length; i++) {
       const b = bytes[i]!;
       out[n++] = b;
       if (b === IAC) out[n++] = IAC;
-      else if (!binary && b === 13 && bytes[i + 1] !== 10) out[n++] = 0;
+      else if (b === 13 && bytes[i + 1] === 10) {
+        if (binary) i++;
+      } else if (b === 13 && !binary) out[n++] = 0;
     }
-    return out;
+    return n === out.length ? out : out.slice(0, n);
   }
 
   /** Records the window size; returns the NAWS message when the server accepted NAWS (empty otherwise). */
