@@ -10,7 +10,7 @@ import { heldSecrets } from "../secrets/held-secrets.ts";
 import type { SessionRegistry } from "../session/registry.ts";
 import { VERSION } from "../version.ts";
 import { toolJsonSchema } from "./json-schema.ts";
-import type { Tool } from "./tool.ts";
+import { toolMeta, type Tool } from "./tool.ts";
 
 const INSTRUCTIONS = `pty-mcp gives you real terminals: local shells and REPLs, SSH, serial consoles.
 Create a session, then send_input (returns when the command's output is complete) and read_output.
@@ -33,6 +33,7 @@ export function createServer(options: { tools: readonly Tool[]; sessions: Sessio
     annotations: { title: t.title, ...t.annotations },
     inputSchema: toolJsonSchema(t.input, "input") as McpTool["inputSchema"],
     outputSchema: toolJsonSchema(t.output, "output") as McpTool["outputSchema"],
+    ...(t.meta ? { _meta: toolMeta(t.meta) } : {}),
   }));
 
   server.setRequestHandler("tools/list", async () => ({ tools: (listed ??= listTools()) }));

@@ -18,11 +18,35 @@ export interface ToolContext {
   progress: Progress;
 }
 
+/**
+ * How a client that loads tools on demand should treat the tool, sent as the tool's `_meta` in
+ * tools/list under the keys Claude Code reads (`anthropic/…`, seen in 2.1.332; other clients ignore them).
+ */
+export interface ToolMeta {
+  /** Never deferred behind the client's tool search: in the model's tool list from the start. */
+  alwaysLoad?: true;
+  /** Extra words the client's tool search matches (what an agent would type to find the tool). */
+  searchHint?: string;
+  /** The tool asks the human (a password dialog): a client may refuse it where nobody can answer. */
+  requiresUserInteraction?: true;
+}
+
+/** The `_meta` object of a tool in tools/list. */
+export function toolMeta(meta: ToolMeta): Record<string, unknown> {
+  return {
+    ...(meta.alwaysLoad ? { "anthropic/alwaysLoad": true } : {}),
+    ...(meta.searchHint ? { "anthropic/searchHint": meta.searchHint } : {}),
+    ...(meta.requiresUserInteraction ? { "anthropic/requiresUserInteraction": true } : {}),
+  };
+}
+
 export interface Tool<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
   name: string;
   title: string;
+  /** Starts with what the tool is for, in the words an agent searches with; at most 2,048 characters (clients cut longer ones). */
   description: string;
   annotations: ToolAnnotations;
+  meta?: ToolMeta;
   input: I;
   output: O;
   run(input: z.output<I>, context: ToolContext): Promise<z.input<O>>;

@@ -10,11 +10,13 @@ export const createLocalSession = defineTool({
   name: "create_local_session",
   title: "Start a local terminal",
   description:
-    "Start a program on a local pseudo-terminal: a shell (default: the user's login shell), a REPL, or any command. " +
+    "Run commands in an interactive terminal on this machine and keep the session: a shell (default: the user's login shell), " +
+    "a REPL (python, node, psql, mysql), or any program, on a local pseudo-terminal (PTY) that stays open between calls. " +
     '`command` may be a whole command line ("ping -c 3 127.0.0.1"): words are split like a shell splits them, without expansion; ' +
     "a line with pipes or redirections runs under /bin/sh -c. Returns the session_id the other tools take. " +
     "persistent: true runs it in the local pty-mcp daemon: it survives this server's exit, a human can watch it with `pty-mcp attach ID`, " +
     "and session_id reattaches to it later (cursors stay valid: read_output since_cursor continues where you were).",
+  meta: { alwaysLoad: true, searchHint: "terminal shell bash zsh pty interactive command line repl console run execute local session tmux" },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   input: z.object({
     command: z.string().optional().describe('Program or command line to run (default: $SHELL). Example: "python3", "ping -c 3 host", "tail -f /var/log/syslog".'),

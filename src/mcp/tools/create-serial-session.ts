@@ -41,11 +41,12 @@ export const createSerialSession = defineTool({
   name: "create_serial_session",
   title: "Open a serial console",
   description:
-    "Open a serial port (a router's, switch's or board's console: USB adapter /dev/ttyUSB0, /dev/ttyACM0, macOS /dev/cu.usbserial-…) " +
+    "Open a serial console: a serial port (a router's, switch's or board's console: USB adapter /dev/ttyUSB0, /dev/ttyACM0, macOS /dev/cu.usbserial-…) " +
     "as a session: 9600 8N1 without flow control unless told otherwise, raw mode, exclusive. send_input appends a bare CR (line_ending). " +
     "Consoles are often silent until Enter: send_input with an empty input wakes them. list_serial_ports shows the ports present. " +
     "send_control break sends a real BREAK; dtr_on/dtr_off/rts_on/rts_off set the modem lines. " +
     "The result's settings are what the driver actually kept; warning names what it refused.",
+  meta: { searchHint: "serial console tty uart baud router switch cisco embedded board usb minicom screen" },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   input: z.object({
     device: z.string().min(1).optional().describe("Device path under /dev/, e.g. /dev/ttyUSB0 or a /dev/serial/by-id/… link (no `..`). Required (or its alias `port`)."),

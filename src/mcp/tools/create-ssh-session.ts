@@ -27,7 +27,7 @@ export const createSshSession = defineTool({
   name: "create_ssh_session",
   title: "Open an SSH session",
   description:
-    "Open an interactive shell (or `command`) on a remote host over SSH, on a PTY (xterm-256color). Set up the way `ssh` does it: " +
+    "Open an SSH session: an interactive shell (or `command`) on a remote host or server over SSH, on a PTY (xterm-256color). Set up the way `ssh` does it: " +
     "`host` may be an alias from ~/.ssh/config (HostName, User, Port, IdentityFile, ProxyJump, Include, wildcard Host blocks); " +
     "auth tries ssh-agent, then identity files, then `password`; host keys are checked against ~/.ssh/known_hosts. " +
     "An unknown host fails with SSH_HOST_KEY_UNKNOWN carrying the key's SHA256 fingerprint: show it to the user, and once they confirm it, " +
@@ -35,6 +35,7 @@ export const createSshSession = defineTool({
     "A changed host key (SSH_HOST_KEY_MISMATCH) may be an attack: do not bypass it with ignore_host_key unless the user says so. " +
     "Prefer keys or ssh-agent over password; a password given here never appears in results, logs or errors. " +
     "Returns the session_id the other tools take.",
+  meta: { searchHint: "ssh remote host server login connect shell terminal jump bastion" },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   input: z.object({
     host: z.string().min(1).describe('Host name, address, or an alias from ~/.ssh/config. Example: "web1", "10.0.0.5", "router.lab".'),

@@ -17,9 +17,10 @@ export const listSerialPorts = defineTool({
   name: "list_serial_ports",
   title: "List serial ports",
   description:
-    "The serial ports on this machine, for create_serial_session: path, the stable /dev/serial/by-id name (prefer it: it survives replugging), " +
+    "List the serial ports (USB serial adapters, ttyUSB, ttyACM) on this machine, for create_serial_session: path, the stable /dev/serial/by-id name (prefer it: it survives replugging), " +
     "USB vendor/product ids, manufacturer, product, serial number and kernel driver (Linux); the /dev/cu.* devices on macOS. " +
     "An empty list means no adapter is plugged in (or its driver is missing).",
+  meta: { searchHint: "serial ports usb tty devices console adapter list" },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: z.object({}),
   output: z.looseObject({ ports: z.array(port) }),

@@ -5,7 +5,8 @@ import { defineTool } from "../tool.ts";
 export const listSessions = defineTool({
   name: "list_sessions",
   title: "List sessions",
-  description: "All sessions of this server, ended ones included (with exit_code) until close_session.",
+  description: "List the open terminal sessions: all sessions of this server, ended ones included (with exit_code) until close_session.",
+  meta: { searchHint: "list sessions open terminals shells" },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: z.object({}),
   output: z.looseObject({ sessions: z.array(sessionStateShape) }),

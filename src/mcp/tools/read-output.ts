@@ -7,9 +7,11 @@ export const readOutput = defineTool({
   name: "read_output",
   title: "Read output",
   description:
-    "Read a session's output (ANSI stripped). Three modes: settle (default) returns what is new once output pauses; " +
+    "Read a terminal session's output, or wait until a line matching a pattern appears (tail a log until an error, wait for a prompt or boot message). " +
+    "ANSI stripped. Three modes: settle (default) returns what is new once output pauses; " +
     "incremental (since_cursor, with max_bytes) reads from an absolute cursor; wait (wait_for) blocks until a line matches " +
     "— use it instead of sleeping: it watches for up to 24 h, sends progress, stops on cancel, and returns at once if the program exits.",
+  meta: { alwaysLoad: true, searchHint: "read output wait until line match pattern tail log watch expect prompt terminal console" },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   input: z.object({
     session_id: sessionId,

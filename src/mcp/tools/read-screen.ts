@@ -6,8 +6,9 @@ export const readScreen = defineTool({
   name: "read_screen",
   title: "Read the screen",
   description:
-    "The rendered terminal as a human sees it: one string per row, the cursor position, the alternate screen flag and the window title. " +
+    "See the terminal screen as a human sees it (full-screen programs: top, htop, vim, less, menus): the rendered terminal, one string per row, the cursor position, the alternate screen flag and the window title. " +
     "Use it for full-screen programs (top, vim, less, menus) where read_output's stream of escapes is not what is shown.",
+  meta: { searchHint: "screen screenshot display full-screen tui top vim less curses terminal" },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: z.object({
     session_id: sessionId,

@@ -24,11 +24,12 @@ export const runDialog = defineTool({
   name: "run_dialog",
   title: "Run an expect-style dialog",
   description:
-    "Walk a terminal dialog in one call, server-side, like expect/pexpect: a login on a console or over ssh (Username:, Password:, enable), an installer's questions, a yes/no confirmation. " +
+    "Answer a terminal dialog's prompts in one call (an expect script): walk it server-side, like expect/pexpect: a login on a console or over ssh (Username:, Password:, enable), an installer's questions, a yes/no confirmation. " +
     "Each step waits until its expect pattern appears in the session's output (never the echo of what the dialog typed, never output from before the step), then types send (plus Enter), presses key, or types a secret from the human (secret: true). " +
     "expect may be a list with send a list of the same length: the answer for whichever matched. " +
     "Optional steps are skipped when their prompt does not come. Stops at the first step not seen in time: the result names failed_step and shows tail (what the program showed then). " +
     "The first step also sees the prompt the program is waiting at now.",
+  meta: { searchHint: "expect dialog prompts answer login username password enable installer confirm console ssh telnet" },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: z.object({
     session_id: sessionId,

@@ -6,10 +6,11 @@ export const sendInput = defineTool({
   name: "send_input",
   title: "Type into a session",
   description:
-    "Type text into a session followed by Enter (the session's line ending; raw: true sends exactly the text), then return when the output is complete: " +
+    "Run a command in a terminal session and get its output: type text into a session followed by Enter (the session's line ending; raw: true sends exactly the text), then return when the output is complete: " +
     "a prompt appeared after the command's output, or timeout_ms passed (is_complete: false — read more with read_output). " +
     "With wait_for, block until a line of output matches instead (the echo of your own input never counts). " +
     "Do not use for passwords (send_secret) or keys like ctrl+c (send_control).",
+  meta: { alwaysLoad: true, searchHint: "run command type input terminal shell ssh serial console send keys execute" },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: z.object({
     session_id: sessionId,
