@@ -15,6 +15,7 @@ export const listHosts = defineTool({
     "List the hosts of the inventory (the fleet): the Ansible inventory ($PTY_MCP_INVENTORY, else $ANSIBLE_INVENTORY, else /etc/ansible/hosts; INI or YAML) " +
     "plus the Host aliases of ~/.ssh/config, filtered by an Ansible host pattern. Each host comes with the address, port and user SSH will use and its groups. " +
     "Use it to see which machines a pattern means before run_on_hosts or transfer_file.",
+  meta: { searchHint: "hosts inventory ansible fleet servers machines groups list ssh" },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: z.object({ pattern: hostPattern.optional().describe('Which hosts (default "all"). ' + hostPattern.description) }),
   output: z.looseObject({
