@@ -42,6 +42,28 @@ function text(status: number, body: string, headers: Record<string, string> = {}
   return new Response(`${body}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8", ...headers } });
 }
 
+const MAX_JSON_DEPTH = 64;
+
+/** Whether `[`/`{` outside strings nest deeper than `max` (one pass over the bytes; invalid JSON is left to JSON.parse). */
+export function nestedDeeperThan(body: Uint8Array, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const byte = body[i]!;
+    if (inString) {
+      if (byte === 0x5c) i++; // backslash: skip the escaped byte
+      else if (byte === 0x22) inString = false;
+    } else if (byte === 0x22) {
+      inString = true;
+    } else if (byte === 0x5b || byte === 0x7b) {
+      if (++depth > max) return true;
+    } else if (byte === 0x5d || byte === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 /** Reads at most `limit` bytes of the body; undefined when it is longer. */
 async function readBody(request: Request, limit: number): Promise<Uint8Array | undefined> {
   if (!request.body) return new Uint8Array(0);
@@ -79,6 +101,8 @@ export function startCollector(options: CollectorOptions): Collector {
       if (declared > limit) return text(413, `entry larger than ${limit} bytes`);
       const body = await readBody(request, limit);
       if (body === undefined) return text(413, `entry larger than ${limit} bytes`);
+      // JSON.parse takes any depth, but storing (JSON.stringify) overflows the stack: 500 000 deep was a 500.
+      if (nestedDeeperThan(body, MAX_JSON_DEPTH)) return text(400, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
       let entry: unknown;
       try {
         entry = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));

@@ -25,6 +25,7 @@ export class LocalTransport implements Transport {
   readonly capabilities: TransportCapabilities;
 
   constructor(options: LocalSpawnOptions) {
+    rejectNulBytes(options);
     const env = sessionEnvironment();
     env.TERM = "xterm-256color";
     env.COLORTERM ??= "truecolor";
@@ -104,6 +105,19 @@ export class LocalTransport implements Transport {
 
   onExit(listener: (exit: TransportExit) => void): Disposable {
     return this.#exit.on(listener);
+  }
+}
+
+/** A C string ends at NUL: such an argument cannot reach the program as given (execve(2)). */
+function rejectNulBytes(options: LocalSpawnOptions): void {
+  const refuse = (field: string) => {
+    throw new PtyError("INVALID_ARGUMENT", `${field} contains a NUL byte, which no program can receive. Remove it.`);
+  };
+  if (options.argv.some((arg) => arg.includes("\0"))) refuse("command or args");
+  if (options.cwd?.includes("\0")) refuse("cwd");
+  for (const [name, value] of Object.entries(options.env ?? {})) {
+    if (name.includes("\0")) refuse(`env name ${JSON.stringify(name)}`);
+    if (value.includes("\0")) refuse(`env ${name}`);
   }
 }
 

@@ -19,6 +19,28 @@ describe("matcher", () => {
     expect(() => compilePatterns("(?<=a)b")).toThrow(/linear time/);
     expect(() => compilePatterns("(a)\\1")).toThrow(/linear time/);
   });
+  test("a repetition RE2 cannot build is REGEX_REJECTED for its size, not for lookaround", () => {
+    const rejected = (source: string) => {
+      try {
+        compilePatterns(source);
+        return "compiled";
+      } catch (err) {
+        return { code: (err as { code?: string }).code, message: (err as Error).message };
+      }
+    };
+    expect([rejected("((a{1000}){1000}){1000}"), rejected("(?=x)y")]).toEqual([
+      {
+        code: "REGEX_REJECTED",
+        message:
+          'wait_for "((a{1000}){1000}){1000}" repeats too much for the linear-time matcher: RE2 allows a repeat count of at most 1000, and nested counts multiply ({1000} inside {1000} is 1 000 000). Use smaller counts, or a + or * with a shorter pattern.',
+      },
+      {
+        code: "REGEX_REJECTED",
+        message:
+          'wait_for "(?=x)y" uses lookaround or backreferences, which cannot be matched in linear time. Rewrite it without (?=, (?!, (?<=, (?<! or \\1 (RE2 syntax), or use a list of simpler patterns.',
+      },
+    ]);
+  });
   test("(a+)+$ on 50 KB of a's ending in b does not match (and returns: RE2 is linear)", () => {
     const { patterns } = compilePatterns("(a+)+$b");
     expect(patterns[0]!.test("a".repeat(50_000) + "b")).toBe(false);

@@ -43,10 +43,12 @@ export function compilePatterns(input: string | readonly string[]): CompiledPatt
 
 function compileOne(source: string): Pattern {
   let re2: RE2JS | undefined;
+  let reason = "";
   try {
     re2 = RE2JS.compile(source);
-  } catch {
+  } catch (err) {
     re2 = undefined;
+    reason = err instanceof Error ? err.message : String(err);
   }
   if (re2) {
     const compiled = re2;
@@ -55,11 +57,22 @@ function compileOne(source: string): Pattern {
     return { source, kind: "regex", test: (line) => compiled.test(line), testBlock: (text) => block.test(text) };
   }
   if (isJsRegex(source)) {
-    throw new PtyError(
-      "REGEX_REJECTED",
-      `wait_for ${JSON.stringify(source)} uses lookaround or backreferences, which cannot be matched in linear time. ` +
-        "Rewrite it without (?=, (?!, (?<=, (?<! or \\1 (RE2 syntax), or use a list of simpler patterns.",
-    );
+    // RE2 caps a repeat count at 1000, nested counts multiplied (re2/parse.cc, RepetitionWalker).
+    if (reason.includes("invalid repeat count")) {
+      throw new PtyError(
+        "REGEX_REJECTED",
+        `wait_for ${JSON.stringify(source)} repeats too much for the linear-time matcher: RE2 allows a repeat count of at most 1000, ` +
+          "and nested counts multiply ({1000} inside {1000} is 1 000 000). Use smaller counts, or a + or * with a shorter pattern.",
+      );
+    }
+    if (/\(\?<?[=!]|\\[1-9]|\\k</.test(source)) {
+      throw new PtyError(
+        "REGEX_REJECTED",
+        `wait_for ${JSON.stringify(source)} uses lookaround or backreferences, which cannot be matched in linear time. ` +
+          "Rewrite it without (?=, (?!, (?<=, (?<! or \\1 (RE2 syntax), or use a list of simpler patterns.",
+      );
+    }
+    throw new PtyError("REGEX_REJECTED", `wait_for ${JSON.stringify(source)} is not supported by the linear-time matcher (RE2 ${reason.replace(/^error parsing regexp: /, "")}). Write it in RE2 syntax.`);
   }
   return { source, kind: "substring", test: (line) => line.includes(source), testBlock: (text) => text.includes(source) };
 }
