@@ -51,6 +51,6 @@ export async function main(args: string[]): Promise<number> {
   });
   // An agent's process group may get SIGPIPE when the client dies; never die of a write to a closed pipe.
   process.stdout.on("error", () => void stop(0));
-  handle = serveStdio(() => createServer({ tools, sessions, shutdown: shutdown.signal }), { onerror: () => undefined });
+  handle = serveStdio(({ era }) => createServer({ tools, sessions, shutdown: shutdown.signal, era }), { onerror: () => undefined });
   return done;
 }

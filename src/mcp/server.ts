@@ -10,7 +10,8 @@ import { heldSecrets } from "../secrets/held-secrets.ts";
 import type { SessionRegistry } from "../session/registry.ts";
 import { VERSION } from "../version.ts";
 import { toolJsonSchema } from "./json-schema.ts";
-import { toolMeta, type Tool } from "./tool.ts";
+import { clientSupportsTasks, TASKS_EXTENSION, TaskStore } from "./tasks.ts";
+import { runsAsTask, toolMeta, type Tool } from "./tool.ts";
 
 const INSTRUCTIONS = `pty-mcp gives you real terminals: local shells and REPLs, SSH, serial consoles.
 Create a session, then send_input (returns when the command's output is complete) and read_output.
@@ -18,11 +19,18 @@ Never sleep to wait for output: use wait_for (send_input or read_output) — it 
 read_screen shows full-screen programs (top, vim, less) as a human sees them. send_control sends keys (ctrl+c, up, f1, break).
 Passwords: send_secret asks the human; you never see the secret.`;
 
-export function createServer(options: { tools: readonly Tool[]; sessions: SessionRegistry; shutdown: AbortSignal }): Server {
+/**
+ * One server for one connection. `era` is the generation serveStdio picked: only a 2026-07-28
+ * (modern) connection offers the tasks extension.
+ */
+export function createServer(options: { tools: readonly Tool[]; sessions: SessionRegistry; shutdown: AbortSignal; era?: "modern" | "legacy" }): Server {
+  const modern = options.era === "modern";
   const server = new Server(
     { name: "pty-mcp", title: "pty-mcp", version: VERSION },
-    { capabilities: { tools: {} }, instructions: INSTRUCTIONS },
+    { capabilities: { tools: {}, ...(modern && { extensions: { [TASKS_EXTENSION]: {} } }) }, instructions: INSTRUCTIONS },
   );
+  const tasks = modern ? new TaskStore() : undefined;
+  tasks?.install(server);
   const byName = new Map(options.tools.map((t) => [t.name, t]));
   // JSON Schemas are built on the first tools/list, not at start-up (tens of ms for every tool).
   let listed: ReturnType<typeof listTools> | undefined;
@@ -38,7 +46,7 @@ export function createServer(options: { tools: readonly Tool[]; sessions: Sessio
 
   server.setRequestHandler("tools/list", async () => ({ tools: (listed ??= listTools()) }));
 
-  server.setRequestHandler("tools/call", async (request, ctx): Promise<CallToolResult> => {
+  server.setRequestHandler("tools/call", async (request, ctx) => {
     const tool = byName.get(request.params.name);
     if (!tool) return errorResult(new PtyError("INVALID_ARGUMENT", `Unknown tool "${request.params.name}". Tools: ${[...byName.keys()].join(", ")}.`));
     const parsed = tool.input.safeParse(request.params.arguments ?? {});
@@ -47,19 +55,30 @@ export function createServer(options: { tools: readonly Tool[]; sessions: Sessio
     const progress = (update: { progress: number; total?: number; message?: string }) => {
       if (progressToken === undefined) return;
       void ctx.mcpReq
-        .notify({ method: "notifications/progress", params: { progressToken, ...update } })
+        .notify({ method: "notifications/progress", params: { progressToken, ...redactMessage(update) } })
         .catch(() => undefined);
     };
-    const signal = AbortSignal.any([ctx.mcpReq.signal, options.shutdown]);
-    try {
-      // Last line of defense: a secret a device echoed never reaches the agent (SPEC §3 send_secret).
-      const output = heldSecrets.redactValue((await tool.run(parsed.data, { sessions: options.sessions, signal, progress })) as Record<string, unknown>);
-      return { content: [{ type: "text", text: JSON.stringify(output) }], structuredContent: output };
-    } catch (err) {
-      return errorResult(err);
+    const run = async (signal: AbortSignal, report: typeof progress): Promise<CallToolResult> => {
+      try {
+        // Last line of defense: a secret a device echoed never reaches the agent (SPEC §3 send_secret).
+        const output = heldSecrets.redactValue((await tool.run(parsed.data, { sessions: options.sessions, signal: AbortSignal.any([signal, options.shutdown]), progress: report })) as Record<string, unknown>);
+        return { content: [{ type: "text", text: JSON.stringify(output) }], structuredContent: output };
+      } catch (err) {
+        return errorResult(err);
+      }
+    };
+    if (tasks && runsAsTask(tool, parsed.data) && clientSupportsTasks(ctx.mcpReq.envelope as Record<string, unknown> | undefined)) {
+      // A CreateTaskResult (resultType "task") is not in the SDK's CallToolResult type.
+      return (await tasks.run((t) => run(t.signal, (u) => t.progress(redactMessage(u))), { signal: ctx.mcpReq.signal, progress })) as CallToolResult;
     }
+    return run(ctx.mcpReq.signal, progress);
   });
   return server;
+}
+
+/** Progress messages quote output: a held secret never reaches the client through them either. */
+function redactMessage<T extends { message?: string }>(update: T): T {
+  return update.message === undefined ? update : { ...update, message: heldSecrets.redactText(update.message) };
 }
 
 function describeZodError(error: z.ZodError): string {

@@ -49,7 +49,18 @@ export interface Tool<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject
   meta?: ToolMeta;
   input: I;
   output: O;
+  /**
+   * May this call run as a task (MCP 2026-07-28 tasks extension, SPEC §12)? "optional": every
+   * call may; a function: the calls it says yes to (e.g. only waits). The server makes it a task
+   * only where the client supports tasks and the call outlasts a short grace period.
+   */
+  task?: "optional" | ((input: z.output<I>) => boolean);
   run(input: z.output<I>, context: ToolContext): Promise<z.input<O>>;
+}
+
+/** Whether a call of `tool` with this input may become a task. */
+export function runsAsTask(tool: Tool, input: unknown): boolean {
+  return tool.task === "optional" || (typeof tool.task === "function" && tool.task(input as never));
 }
 
 /** Identity, typed so that `run` must return the declared `output` shape. */

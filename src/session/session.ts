@@ -123,6 +123,9 @@ const RAW_SETTLE_MS = 250;
 /** read_output's settle mode: output idle this long means the program is waiting. */
 const READ_SETTLE_MS = 100;
 const PROGRESS_INTERVAL_MS = 5000;
+/** Progress messages show the last line of output from this much of the tail, cut to this length. */
+const PROGRESS_TAIL_BYTES = 1024;
+const PROGRESS_LINE_CHARS = 200;
 /** A line longer than this is matched without waiting for its newline. */
 const MAX_PARTIAL_LINE = 64 * 1024;
 const TAIL_BYTES = 4096;
@@ -656,7 +659,7 @@ export class Session {
       if (options.signal?.aborted) return finish({ matched: false, timed_out: false, cancelled: true, cursor: pos });
       if (now >= deadline) return finish({ matched: false, timed_out: true, tail: this.#tail(options.tailLines || 10), cursor: pos });
       if (options.progress && now >= nextProgress) {
-        options.progress({ progress: Math.round((now - started) / 1000), total: Math.round(options.timeoutMs / 1000), message: `waiting for ${JSON.stringify(options.waitFor)}` });
+        options.progress({ progress: Math.round((now - started) / 1000), total: Math.round(options.timeoutMs / 1000), message: this.#waitingMessage(options.waitFor) });
         nextProgress = now + PROGRESS_INTERVAL_MS;
       }
       await this.changed(Math.min(deadline - now, options.progress ? nextProgress - now : Number.POSITIVE_INFINITY), options.signal);
@@ -683,6 +686,15 @@ export class Session {
       if (lines.length >= count || !this.isAlive || signal?.aborted || now >= limit || this.quietMs() >= 200) return { lines, cursor };
       await this.changed(Math.min(limit - now, 200), signal);
     }
+  }
+
+  /** A wait's progress message: what it waits for and the last line of output seen (what the program is doing). */
+  #waitingMessage(waitFor: string | readonly string[]): string {
+    const lines = this.tailText(PROGRESS_TAIL_BYTES).split("\n");
+    let last = "";
+    for (let i = lines.length - 1; i >= 0 && last === ""; i--) last = lines[i]!.trim();
+    if (last.length > PROGRESS_LINE_CHARS) last = `${last.slice(0, PROGRESS_LINE_CHARS)}…`;
+    return `waiting for ${JSON.stringify(waitFor)}${last ? `; last line: ${last}` : "; no output yet"}`;
   }
 
   #tail(lines: number): string {

@@ -13,6 +13,7 @@ export const readOutput = defineTool({
     "— use it instead of sleeping: it watches for up to 24 h, sends progress, stops on cancel, and returns at once if the program exits.",
   meta: { alwaysLoad: true, searchHint: "read output wait until line match pattern tail log watch expect prompt terminal console" },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  task: (input) => input.wait_for !== undefined,
   input: z.object({
     session_id: sessionId,
     timeout: num(0, 86_400).optional().describe("Seconds: wait mode default 30 (up to 24 h); settle mode default 5 (the most it waits for output to pause)."),

@@ -12,6 +12,7 @@ export const sendInput = defineTool({
     "Do not use for passwords (send_secret) or keys like ctrl+c (send_control).",
   meta: { alwaysLoad: true, searchHint: "run command type input terminal shell ssh serial console send keys execute" },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  task: (input) => input.wait_for !== undefined,
   input: z.object({
     session_id: sessionId,
     input: z.string().describe("Text to type. A newline inside is sent as the line ending."),

@@ -1,0 +1,136 @@
+// The tasks extension of MCP 2026-07-28 (SPEC §12, SEP-2663): a long wait becomes a task the
+// client polls and cancels; a finished task's result is the wait's result; without the
+// extension (or on 2025-11-25) the call blocks with progress as before. Every tasks message is
+// checked against the official validators (@modelcontextprotocol/ext-tasks/core/v2).
+import { describe, expect, test } from "bun:test";
+import {
+  CallToolResultV2Schema,
+  CancelTaskResultV2Schema,
+  CreateTaskResultV2Schema,
+  GetTaskResultV2Schema,
+  hasTaskServerCapabilityV2,
+  isCreateTaskResultV2,
+  isToolCallTaskResultV2,
+} from "@modelcontextprotocol/ext-tasks/core/v2";
+import { plainBash } from "./harness/mcp.ts";
+import { RawMcp, TASKS, type RawMessage } from "./harness/raw-mcp.ts";
+
+const withTasks = { extensions: { [TASKS]: {} } };
+
+async function bash(c: RawMcp, extra: Record<string, unknown> = {}): Promise<string> {
+  const { session_id } = await c.call("create_local_session", { ...plainBash, ...extra });
+  await c.call("read_output", { session_id: session_id as string, wait_for: "^\\$ $", timeout: 10 });
+  return session_id as string;
+}
+
+/** Checks a message against an official validator and returns it as parsed. */
+function valid<T>(schema: { safeParse(v: unknown): { success: boolean; error?: unknown } }, value: unknown): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new Error(`not valid per ext-tasks: ${JSON.stringify(value)}: ${String(r.error)}`);
+  return value as T;
+}
+
+async function poll(c: RawMcp, taskId: string, until: (task: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  for (;;) {
+    const r = await c.request("tasks/get", { taskId });
+    const task = valid<Record<string, unknown>>(GetTaskResultV2Schema, r.result);
+    if (until(task)) return r.result!;
+    await Bun.sleep(200);
+  }
+}
+
+describe("tasks (2026-07-28 with the tasks extension)", () => {
+  test("server/discover names the extension", async () => {
+    await using c = await RawMcp.start("2026-07-28", withTasks);
+    const d = await c.request("server/discover", {});
+    expect(hasTaskServerCapabilityV2(d.result!.capabilities)).toBe(true);
+  });
+
+  test("a wait-mode read_output becomes a task: polled, its progress carries the last line, cancelled", async () => {
+    await using c = await RawMcp.start("2026-07-28", withTasks);
+    const id = await bash(c);
+    // A program at work: its last line is what the task's progress shows.
+    await c.call("send_input", { session_id: id, input: "printf 'compiling step 3 of 9\\n'; cat", timeout_ms: 500 });
+    const created = await c.callTool("read_output", { session_id: id, wait_for: "^NEVER$", timeout: 60 }, "p1");
+    expect(isToolCallTaskResultV2("tools/call", created.result)).toBe(true);
+    const task = valid<{ taskId: string; status: string; pollIntervalMs?: number; ttlMs: number | null }>(CreateTaskResultV2Schema, created.result);
+    expect({ status: task.status, ttlMs: task.ttlMs, pollIntervalMs: task.pollIntervalMs }).toEqual({ status: "working", ttlMs: null, pollIntervalMs: 1000 });
+
+    const working = await poll(c, task.taskId, (t) => typeof t.statusMessage === "string");
+    expect({ status: working.status, statusMessage: working.statusMessage, resultType: working.resultType }).toEqual({
+      status: "working",
+      statusMessage: 'waiting for "^NEVER$"; last line: compiling step 3 of 9',
+      resultType: "complete",
+    });
+    // The session answers other calls while its wait runs as a task.
+    expect((await c.call("get_session_state", { session_id: id })).is_alive).toBe(true);
+
+    const ack = await c.request("tasks/cancel", { taskId: task.taskId });
+    valid(CancelTaskResultV2Schema, ack.result);
+    const cancelled = await poll(c, task.taskId, (t) => t.status !== "working");
+    expect({ status: cancelled.status, result: cancelled.result }).toEqual({ status: "cancelled", result: undefined });
+    // Cancelled means the wait returned; the session goes on.
+    await c.call("send_control", { session_id: id, key: "ctrl+c" });
+    await c.call("read_output", { session_id: id, wait_for: "^\\$ $", timeout: 10 });
+    expect((await c.call("send_input", { session_id: id, input: "echo after-$((40+2))" })).output).toBe("after-42\n$ ");
+    // A task's progress goes to its statusMessage, not to the request's (answered) progress token.
+    const answeredAt = c.received.indexOf(created);
+    expect(c.received.slice(answeredAt).filter((m) => m.method === "notifications/progress")).toEqual([]);
+    await c.call("close_session", { session_id: id });
+  });
+
+  test("a task that completes has the wait's result as its result", async () => {
+    await using c = await RawMcp.start("2026-07-28", withTasks);
+    const { session_id } = await c.call("create_local_session", { command: "sh -c 'echo started; sleep 2.5; echo FINISHED; sleep 60'" });
+    const created = await c.callTool("read_output", { session_id, wait_for: "^FINISHED$", timeout: 30, context_lines: 1 });
+    const task = valid<{ taskId: string }>(CreateTaskResultV2Schema, created.result);
+    const done = await poll(c, task.taskId, (t) => t.status !== "working");
+    expect(done.status).toBe("completed");
+    const result = valid<{ structuredContent: Record<string, unknown>; content: { type: string; text: string }[] }>(CallToolResultV2Schema, done.result);
+    expect(result.structuredContent).toMatchObject({ matched: true, timed_out: false, match_line: "FINISHED", context: "started\nFINISHED", is_alive: true });
+    expect(JSON.parse(result.content[0]!.text)).toEqual(result.structuredContent);
+    expect(typeof done.ttlMs).toBe("number");
+    await c.call("close_session", { session_id: session_id as string });
+  });
+
+  test("send_input with wait_for becomes a task too; a wait that ends within the grace period is a plain result", async () => {
+    await using c = await RawMcp.start("2026-07-28", withTasks);
+    const id = await bash(c);
+    const quick = await c.callTool("send_input", { session_id: id, input: "echo QUICK", wait_for: "^QUICK$" });
+    expect({ resultType: quick.result!.resultType, matched: (quick.result!.structuredContent as Record<string, unknown>).matched }).toEqual({ resultType: "complete", matched: true });
+    const slow = await c.callTool("send_input", { session_id: id, input: "sleep 2; echo SLOW", wait_for: "^SLOW$" });
+    const task = valid<{ taskId: string }>(CreateTaskResultV2Schema, slow.result);
+    const done = await poll(c, task.taskId, (t) => t.status !== "working");
+    expect({ status: done.status, line: ((done.result as Record<string, unknown>).structuredContent as Record<string, unknown>).match_line }).toEqual({ status: "completed", line: "SLOW" });
+    // Calls that are not waits never become tasks.
+    const plain = await c.callTool("send_input", { session_id: id, input: "sleep 1.5; echo plain", timeout_ms: 5000 });
+    expect(isCreateTaskResultV2(plain.result)).toBe(false);
+    await c.call("close_session", { session_id: id });
+  });
+
+  test("an unknown task id is a JSON-RPC error", async () => {
+    await using c = await RawMcp.start("2026-07-28", withTasks);
+    const responses: RawMessage[] = await Promise.all(["tasks/get", "tasks/cancel"].map((m) => c.request(m, { taskId: "no-such-task" })));
+    expect(responses.map((r) => r.error?.code)).toEqual([-32602, -32602]);
+  });
+});
+
+describe("without the tasks extension the call blocks, with progress", () => {
+  for (const [name, generation, capabilities] of [
+    ["2026-07-28 client without the extension", "2026-07-28", {}],
+    ["2025-11-25 client (the extension is not defined there)", "2025-11-25", withTasks],
+  ] as const) {
+    test(name, async () => {
+      await using c = await RawMcp.start(generation, capabilities);
+      const id = await bash(c);
+      await c.call("send_input", { session_id: id, input: "echo building" });
+      const r = await c.callTool("read_output", { session_id: id, wait_for: "^NEVER$", timeout: 2.5 }, "p2");
+      expect(r.result).toMatchObject({ structuredContent: { matched: false, timed_out: true } });
+      expect(r.result!.resultType).toBe(generation === "2026-07-28" ? "complete" : undefined);
+      const progress = c.notifications.filter((n) => n.method === "notifications/progress").map((n) => n.params);
+      expect(progress.length).toBeGreaterThanOrEqual(1);
+      expect(progress[0]).toMatchObject({ progressToken: "p2", progress: 1, total: 3, message: 'waiting for "^NEVER$"; last line: $' });
+      await c.call("close_session", { session_id: id });
+    });
+  }
+});
