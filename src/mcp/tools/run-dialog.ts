@@ -31,6 +31,7 @@ export const runDialog = defineTool({
     "The first step also sees the prompt the program is waiting at now.",
   meta: { searchHint: "expect dialog prompts answer login username password enable installer confirm console ssh telnet" },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  task: "optional",
   input: z.object({
     session_id: sessionId,
     steps: z.array(step).min(1).max(MAX_DIALOG_STEPS).describe("The dialog, in order: [{expect, send?|key?|secret?, optional?, timeout?}]."),
