@@ -1,15 +1,16 @@
-// Makes an interactive bash or zsh print OSC 133 markers (prompt start/end, command start, command
+// Makes an interactive bash, zsh or fish print OSC 133 markers (prompt start/end, command start, command
 // end with exit status) so the session core knows exactly when a command is done and how it ended.
 // The user's own files are not touched: bash gets `--rcfile` of a generated file that first sources
-// the user's ~/.bashrc; zsh gets a generated ZDOTDIR whose files source the user's. The generated
+// the user's ~/.bashrc; zsh gets a generated ZDOTDIR whose files source the user's; fish gets the hook
+// as --init-command (run after its config). The generated
 // files live in a private temp dir (0700) that is removed when the session ends.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { BASH_INLINE_HOOK, hookScript } from "../session/shell-hooks.ts";
+import { BASH_INLINE_HOOK, hookScript, type HookedShell } from "../session/shell-hooks.ts";
 
 export interface InstrumentedShell {
-  shell: "bash" | "zsh";
+  shell: HookedShell;
   argv: string[];
   env: Record<string, string>;
   /** Removes the generated files. Safe to call twice. */
@@ -23,6 +24,7 @@ export function instrumentShell(argv: readonly string[], env: Record<string, str
   const args = argv.slice(1);
   if (program === "bash") return instrumentBash(argv[0]!, args, home, env.PROMPT_COMMAND ?? process.env.PROMPT_COMMAND);
   if (program === "zsh") return instrumentZsh(argv[0]!, args, home);
+  if (program === "fish") return instrumentFish(argv[0]!, args);
   return undefined;
 }
 
@@ -77,6 +79,12 @@ function instrumentZsh(path: string, args: string[], home: string): Instrumented
     env: { ZDOTDIR: dir, __PTYMCP_USER_ZDOTDIR: userDir },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** fish: the hook as `--init-command`, which runs after the user's config and before the first prompt. No files. */
+function instrumentFish(path: string, args: string[]): InstrumentedShell | undefined {
+  for (const a of args) if (!["-i", "--interactive", "-l", "--login", "-P", "--private", "-N", "--no-config"].includes(a)) return undefined;
+  return { shell: "fish", argv: [path, ...args, "--init-command", hookScript("fish")], env: {}, cleanup: () => undefined };
 }
 
 /** Single-quotes a path for a shell script we generate (the path may contain anything). */

@@ -4,16 +4,18 @@
 // a list of one-line statements, so that joining with newlines (a file) or "; " (a typed line)
 // gives the same program.
 
-export type HookedShell = "bash" | "zsh";
+import bashHook from "./hooks/bash.sh" with { type: "text" };
+import fishHook from "./hooks/fish.fish" with { type: "text" };
+import zshHook from "./hooks/zsh.zsh" with { type: "text" };
 
-// bash: D (with $?) first in PROMPT_COMMAND, so it sees the command's status; PS1 wrapped in A…B last,
-// after anything of the user's that rebuilds PS1 (git prompts, starship); C from PS0 (bash ≥ 4.4),
-// which is shown after a command line is read and before it runs.
-const BASH_STATEMENTS = [
-  String.raw`__ptymcp_status() { local s=$?; printf '\033]133;D;%s\007' "$s"; return $s; }`,
-  String.raw`__ptymcp_ps1() { case "$PS1" in *'133;B'*) ;; *) PS1='\[\033]133;A\007\]'"$PS1"'\[\033]133;B\007\]' ;; esac; case "$PS0" in *'133;C'*) ;; *) PS0="$PS0"'\033]133;C\007' ;; esac; }`,
-  'PROMPT_COMMAND="__ptymcp_status;${PROMPT_COMMAND:+$PROMPT_COMMAND;}__ptymcp_ps1"',
-];
+export type HookedShell = "bash" | "zsh" | "fish";
+
+/** A hook file's statements: its lines without comments and blank lines. */
+function statements(text: string): string[] {
+  return text.split("\n").filter((line) => line.trim() !== "" && !line.trimStart().startsWith("#"));
+}
+
+const STATEMENTS: Record<HookedShell, string[]> = { bash: statements(bashHook), zsh: statements(zshHook), fish: statements(fishHook) };
 
 /** The same hook as one PROMPT_COMMAND line, for `bash --norc` (no rc file to put functions in). */
 export const BASH_INLINE_HOOK =
@@ -21,17 +23,9 @@ export const BASH_INLINE_HOOK =
   String.raw`case "$PS1" in *'133;B'*) ;; *) PS1='\[\033]133;A\007\]'"$PS1"'\[\033]133;B\007\]' ;; esac; ` +
   String.raw`case "$PS0" in *'133;C'*) ;; *) PS0="$PS0"'\033]133;C\007' ;; esac`;
 
-const ZSH_STATEMENTS = [
-  String.raw`__ptymcp_precmd() { local s=$?; print -n "\e]133;D;$s\a"; [[ "$PS1" == *'133;B'* ]] || PS1=$'%{\e]133;A\a%}'"$PS1"$'%{\e]133;B\a%}'; return $s; }`,
-  String.raw`__ptymcp_preexec() { print -n "\e]133;C\a"; }`,
-  "typeset -ga precmd_functions preexec_functions",
-  "precmd_functions=(__ptymcp_precmd $precmd_functions)",
-  "preexec_functions+=(__ptymcp_preexec)",
-];
-
 /** The hook as rc file text (newline-separated statements). */
 export function hookScript(shell: HookedShell): string {
-  return `${(shell === "bash" ? BASH_STATEMENTS : ZSH_STATEMENTS).join("\n")}\n`;
+  return `${STATEMENTS[shell].join("\n")}\n`;
 }
 
 // bash adds a typed line to its history before running it; the line removes itself again if it is
@@ -45,8 +39,8 @@ const BASH_FORGET = String.raw`read -r __ptymcp_n __ptymcp_l <<<"$(history 1)"; 
  * entry. It prints nothing itself; the next prompt carries the first markers.
  */
 export function typedHook(shell: HookedShell): string {
-  if (shell === "bash") return ` ${[...BASH_STATEMENTS, BASH_FORGET].join("; ")}`;
-  return ` ${ZSH_STATEMENTS.join("; ")}`;
+  if (shell === "bash") return ` ${[...STATEMENTS.bash, BASH_FORGET].join("; ")}`;
+  return ` ${STATEMENTS[shell].join("; ")}`;
 }
 
 /** The shell a login shell path names, when it is one we can hook. */

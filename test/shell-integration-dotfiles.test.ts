@@ -1,0 +1,295 @@
+// Shell integration against the set-ups people really have (issue 15): the real Debian packages
+// (liquidprompt, powerline, direnv, fzf, bash-completion, zoxide, zsh plugins, powerlevel9k, fish)
+// sourced as their docs say, and the patterns of unpackaged tools (pyenv/conda, bash-preexec) written
+// as rc lines. Each set-up gets its own HOME; every one runs the same six commands and must give
+// exact output, exit codes and completion, no shell error text, and the user's own hooks still run.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { McpHarness } from "./harness/mcp.ts";
+
+type R = Record<string, unknown>;
+
+let h: McpHarness;
+const homes: string[] = [];
+
+beforeAll(async () => {
+  h = await McpHarness.start();
+});
+
+afterAll(async () => {
+  await h.close();
+  for (const home of homes) rmSync(home, { recursive: true, force: true });
+});
+
+interface SetUp {
+  /** Program to start (default "bash"). */
+  command?: string;
+  /** Files under HOME: path → content; `$HOME` in the content is replaced by the temp HOME. */
+  files: Record<string, string>;
+  /** Lines the prompt takes (a two-line PS1: 2). */
+  promptLines?: number;
+  /** Extra environment. */
+  env?: Record<string, string>;
+  /** Packages the set-up needs (the test is skipped without them; .ci/run installs them). */
+  needs?: string[];
+}
+
+/** The file every user hook appends one line to, at every prompt. */
+const PROMPTS_FILE = "prompts.log";
+
+const COMMANDS: { input: string; output: string; exit_code: number }[] = [
+  { input: "true", output: "", exit_code: 0 },
+  { input: "false", output: "", exit_code: 1 },
+  { input: "echo x", output: "x\n", exit_code: 0 },
+  { input: "cd ~/work", output: "", exit_code: 0 },
+  { input: "echo before; sleep 0.6; echo after", output: "before\nafter\n", exit_code: 0 },
+  { input: "ls /nonexistent", output: "ls: cannot access '/nonexistent': No such file or directory\n", exit_code: 2 },
+];
+
+interface Run {
+  id: string;
+  home: string;
+  /** What each command gave: output without the prompt, exit code, completion. */
+  results: { input: string; output: string; exit_code?: number; completion: unknown; is_complete: unknown }[];
+  /** The prompt text after the last command. */
+  prompts: string[];
+  /** Lines the user's prompt hook wrote. */
+  hookRuns: number;
+  /** Commands sent after COMMANDS (by the set-up's own checks). */
+  extraSends: number;
+  state: R;
+}
+
+function makeHome(setUp: SetUp): string {
+  const home = mkdtempSync(join(tmpdir(), `pty-mcp-dot-${process.pid}-`));
+  homes.push(home);
+  mkdirSync(join(home, "work"));
+  for (const [path, content] of Object.entries(setUp.files)) {
+    const file = join(home, path);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, content.replaceAll("$HOME", home));
+  }
+  return home;
+}
+
+/** Starts the set-up, waits for its first hooked prompt, runs COMMANDS, returns what came back. */
+async function runSetUp(setUp: SetUp, extra?: (run: Run) => Promise<void>): Promise<Run> {
+  const home = makeHome(setUp);
+  const env = { HOME: home, XDG_CONFIG_HOME: join(home, ".config"), XDG_DATA_HOME: join(home, ".local/share"), XDG_CACHE_HOME: join(home, ".cache"), TERM: "xterm-256color", ...setUp.env };
+  const s = await h.call<{ session_id: string }>("create_local_session", { command: setUp.command ?? "bash", cwd: home, env, cols: 200, rows: 50 });
+  const id = s.session_id;
+  // The first prompt: a hooked one (get_session_state says so), or 10 s of waiting for one.
+  for (let i = 0; i < 200; i++) {
+    const state = await h.call<R>("get_session_state", { session_id: id });
+    if (state.shell_integration === true && state.state === "at_prompt") break;
+    await Bun.sleep(50);
+  }
+  await h.call<R>("read_output", { session_id: id });
+  const run: Run = { id, home, results: [], prompts: [], hookRuns: 0, extraSends: 0, state: {} };
+  const promptLines = setUp.promptLines ?? 1;
+  for (const c of COMMANDS) {
+    const r = await h.call<R>("send_input", { session_id: id, input: c.input, timeout_ms: 8000 });
+    const lines = String(r.output).split("\n");
+    const output = lines.slice(0, Math.max(0, lines.length - promptLines)).map((l) => `${l}\n`).join("");
+    run.prompts.push(lines.slice(-promptLines).join("\n"));
+    const result: Run["results"][number] = { input: c.input, output, completion: r.completion, is_complete: r.is_complete };
+    if (r.exit_code !== undefined) result.exit_code = r.exit_code as number;
+    run.results.push(result);
+  }
+  if (extra) await extra(run);
+  run.state = await h.call<R>("get_session_state", { session_id: id });
+  await h.call("close_session", { session_id: id });
+  const log = join(home, PROMPTS_FILE);
+  run.hookRuns = existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean).length : 0;
+  return run;
+}
+
+const expected = COMMANDS.map((c) => ({ input: c.input, output: c.output, exit_code: c.exit_code, completion: "exact", is_complete: true }));
+
+/** Every prompt of the run: the first one and one after each command. */
+const PROMPT_COUNT = COMMANDS.length + 1;
+
+function has(...packages: string[]): boolean {
+  return packages.every((p) => existsSync(p));
+}
+
+/** A user hook: one line in prompts.log at every prompt (bash function). */
+const BASH_USER_HOOK = `__user_hook() { echo "$?" >> "$HOME/${PROMPTS_FILE}"; }\n`;
+
+async function expectClean(setUp: SetUp, extra?: (run: Run) => Promise<void>): Promise<Run> {
+  const run = await runSetUp(setUp, extra);
+  expect({ results: run.results, hookRuns: run.hookRuns, shell_integration: run.state.shell_integration }).toEqual({
+    results: expected,
+    hookRuns: PROMPT_COUNT + run.extraSends,
+    shell_integration: true,
+  });
+  return run;
+}
+
+describe("bash set-ups that broke the hook", () => {
+  test("pyenv / conda style: PROMPT_COMMAND ending in ';'", async () => {
+    await expectClean({ files: { ".bashrc": `${BASH_USER_HOOK}PS1='\\w\\$ '\nPROMPT_COMMAND="__user_hook;\${PROMPT_COMMAND:-}"\n` } });
+  });
+
+  test("PROMPT_COMMAND ending in a newline (powerline's style) with more after it", async () => {
+    await expectClean({ files: { ".bashrc": `${BASH_USER_HOOK}PS1='\\w\\$ '\nPROMPT_COMMAND=$'__user_hook\\n'\n` } });
+  });
+
+  test.skipIf(!has("/usr/share/powerline/bindings/bash/powerline.sh"))("powerline (Debian package, its bash binding)", async () => {
+    const run = await expectClean({
+      files: {
+        // As powerline's docs say; its PROMPT_COMMAND then ends in a newline, kept by the user's prepended hook.
+        ".bashrc": `${BASH_USER_HOOK}powerline-daemon -q\nPOWERLINE_BASH_CONTINUATION=1\nPOWERLINE_BASH_SELECT=1\n. /usr/share/powerline/bindings/bash/powerline.sh\nPROMPT_COMMAND="__user_hook;$PROMPT_COMMAND"\n`,
+      },
+    });
+    // powerline's own prompt: the working directory as a segment.
+    expect(run.prompts.at(-1)).toContain("work");
+    await Bun.$`powerline-daemon --kill`.env({ ...process.env, HOME: run.home } as Record<string, string>).quiet().nothrow();
+  });
+
+  test("PROMPT_COMMAND as a bash array, a later element rebuilding PS1", async () => {
+    const run = await expectClean({ files: { ".bashrc": `${BASH_USER_HOOK}PROMPT_COMMAND=(__user_hook 'PS1="arr[\\w]\\$ "')\n` } });
+    expect(run.prompts.at(-1)).toBe("arr[~/work]$ ");
+  });
+
+  test.skipIf(!has("/usr/share/liquidprompt/liquidprompt", "/usr/bin/direnv"))("liquidprompt after direnv", async () => {
+    const run = await expectClean({
+      files: { ".bashrc": `${BASH_USER_HOOK}PROMPT_COMMAND=__user_hook\neval "$(direnv hook bash)"\n. /usr/share/liquidprompt/liquidprompt\n` },
+    });
+    expect(run.prompts.at(-1)).toContain("~/work");
+  });
+
+  test.skipIf(!has("/usr/share/liquidprompt/liquidprompt"))("liquidprompt alone: idle time is not shown as the command's runtime", async () => {
+    const run = await expectClean(
+      {
+        files: {
+          ".bashrc": `${BASH_USER_HOOK}PROMPT_COMMAND=__user_hook\n. /usr/share/liquidprompt/liquidprompt\n`,
+          ".config/liquidpromptrc": "LP_ENABLE_RUNTIME=1\nLP_RUNTIME_THRESHOLD=1\n",
+        },
+      },
+      async (r) => {
+        // Idle 1.5 s at the prompt, then a quick command: its prompt shows no runtime; a 1.2 s command's does.
+        await Bun.sleep(1500);
+        const quick = await h.call<R>("send_input", { session_id: r.id, input: "true" });
+        const slow = await h.call<R>("send_input", { session_id: r.id, input: "sleep 1.2" });
+        r.prompts.push(String(quick.output), String(slow.output));
+        r.extraSends = 2;
+      },
+    );
+    // liquidprompt shows a runtime over the threshold as "1s" in the prompt.
+    const [quick, slow] = run.prompts.slice(-2);
+    expect({ quick, slow: slow!.includes("1s") }).toEqual({ quick: quick!.replace(/\d+s/, ""), slow: true });
+  });
+
+  test("bash-preexec-style DEBUG-trap framework (installed at the first prompt): every command's preexec runs", async () => {
+    const run = await expectClean({ files: { ".bashrc": `${BASH_USER_HOOK}${BASH_PREEXEC_STYLE}PS1='\\w\\$ '\nprecmd_functions+=(__user_hook)\npreexec_functions+=(__user_preexec)\n__user_preexec() { printf '%s\\n' "$1" >> "$HOME/preexec.log"; }\n` } });
+    expect(readFileSync(join(run.home, "preexec.log"), "utf8")).toBe(COMMANDS.map((c) => `${c.input}\n`).join(""));
+  });
+
+  test("set -u in .bashrc", async () => {
+    await expectClean({ files: { ".bashrc": `set -u\n${BASH_USER_HOOK}PS1='\\w\\$ '\nPROMPT_COMMAND=__user_hook\n` } });
+  });
+});
+
+describe("bash set-ups that were clean and stay clean", () => {
+  test("plain bash with a PROMPT_COMMAND", async () => {
+    await expectClean({ files: { ".bashrc": `${BASH_USER_HOOK}PS1='\\w\\$ '\nPROMPT_COMMAND=__user_hook\n` } });
+  });
+
+  test.skipIf(!has("/usr/bin/direnv"))("direnv", async () => {
+    await expectClean({ files: { ".bashrc": `${BASH_USER_HOOK}PS1='\\w\\$ '\nPROMPT_COMMAND=__user_hook\neval "$(direnv hook bash)"\n` } });
+  });
+
+  test.skipIf(!has("/usr/share/bash-completion/bash_completion"))("bash-completion", async () => {
+    await expectClean({ files: { ".bashrc": `${BASH_USER_HOOK}PS1='\\w\\$ '\nPROMPT_COMMAND=__user_hook\n. /usr/share/bash-completion/bash_completion\n` } });
+  });
+
+  test.skipIf(!has("/usr/bin/zoxide"))("zoxide", async () => {
+    await expectClean({ files: { ".bashrc": `${BASH_USER_HOOK}PS1='\\w\\$ '\nPROMPT_COMMAND=__user_hook\neval "$(zoxide init bash)"\n` } });
+  });
+
+  test("vi mode", async () => {
+    await expectClean({ files: { ".bashrc": `${BASH_USER_HOOK}PS1='\\w\\$ '\nPROMPT_COMMAND=__user_hook\nset -o vi\n` } });
+  });
+
+  test("two-line PS1 with a title escape", async () => {
+    const run = await expectClean({ files: { ".bashrc": `${BASH_USER_HOOK}PS1='\\[\\e]0;\\u@\\h: \\w\\a\\]\\u@\\h \\w\\n\\$ '\nPROMPT_COMMAND=__user_hook\n` }, promptLines: 2 });
+    expect(run.prompts.at(-1)).toMatch(/ ~\/work\n[$#] $/);
+  });
+
+  test("bracketed paste", async () => {
+    await expectClean({ files: { ".bashrc": `${BASH_USER_HOOK}PS1='\\w\\$ '\nPROMPT_COMMAND=__user_hook\nbind 'set enable-bracketed-paste on'\n` } });
+  });
+
+  test("PS0 of the user's own", async () => {
+    const run = await expectClean({ files: { ".bashrc": `${BASH_USER_HOOK}PS1='\\w\\$ '\nPROMPT_COMMAND=__user_hook\nPS0='$(echo run >> "$HOME/ps0.log")'\n` } });
+    expect(readFileSync(join(run.home, "ps0.log"), "utf8")).toBe("run\n".repeat(COMMANDS.length));
+  });
+
+  test("history -a in PROMPT_COMMAND", async () => {
+    const run = await expectClean({ files: { ".bashrc": `${BASH_USER_HOOK}PS1='\\w\\$ '\nHISTFILE="$HOME/.bash_history"\nPROMPT_COMMAND='history -a; __user_hook'\n` } });
+    expect(readFileSync(join(run.home, ".bash_history"), "utf8")).toBe(COMMANDS.map((c) => `${c.input}\n`).join(""));
+  });
+});
+
+/** A user hook for zsh: one line in prompts.log at every prompt. */
+const ZSH_USER_HOOK = `__user_hook() { echo "$?" >> "$HOME/${PROMPTS_FILE}"; }\nprecmd_functions+=(__user_hook)\n`;
+
+describe.skipIf(!Bun.which("zsh"))("zsh set-ups", () => {
+  // Needs the output taken from the C mark on (the session core, next step).
+  test.skip("zsh-syntax-highlighting: no redrawn command line in the output", async () => {
+    await expectClean({ command: "zsh", files: { ".zshrc": `${ZSH_USER_HOOK}PS1='%~%# '\nsource /usr/share/zsh-syntax-highlighting/zsh-syntax-highlighting.zsh\n` } });
+  });
+
+  test.skipIf(!has("/usr/share/zsh-autosuggestions/zsh-autosuggestions.zsh"))("zsh-autosuggestions", async () => {
+    await expectClean({ command: "zsh", files: { ".zshrc": `${ZSH_USER_HOOK}PS1='%~%# '\nsource /usr/share/zsh-autosuggestions/zsh-autosuggestions.zsh\n` } });
+  });
+
+  test.skip(
+    "powerlevel9k with syntax highlighting and autosuggestions",
+    async () => {
+      const run = await expectClean({
+        command: "zsh",
+        files: {
+          ".zshrc":
+            `${ZSH_USER_HOOK}POWERLEVEL9K_MODE=ascii\nsource /usr/share/powerlevel9k/powerlevel9k.zsh-theme\n` +
+            "source /usr/share/zsh-autosuggestions/zsh-autosuggestions.zsh\nsource /usr/share/zsh-syntax-highlighting/zsh-syntax-highlighting.zsh\n",
+        },
+      });
+      expect(run.prompts.at(-1)).toContain("work");
+    },
+  );
+
+  test("a theme that moves its precmd behind ours at every prompt (powerlevel10k style): B from zle-line-init", async () => {
+    const run = await expectClean({
+      command: "zsh",
+      files: { ".zshrc": `${ZSH_USER_HOOK}__theme() { PROMPT="last[%~]%# "; precmd_functions=(\${precmd_functions:#__theme} __theme) }\nprecmd_functions+=(__theme)\n` },
+    });
+    expect(run.prompts.at(-1)).toMatch(/^last\[~\/work\][%#] $/);
+  });
+
+  test("a theme that rebuilds PROMPT in precmd (oh-my-zsh style), registered after the rc", async () => {
+    const run = await expectClean({
+      command: "zsh",
+      files: { ".zshrc": `${ZSH_USER_HOOK}__theme() { PROMPT="theme[%~]%# " }\nautoload -Uz add-zsh-hook\nadd-zsh-hook precmd __theme\n` },
+    });
+    expect(run.prompts.at(-1)).toMatch(/^theme\[~\/work\][%#] $/);
+  });
+});
+
+describe.skipIf(!Bun.which("fish"))("fish", () => {
+  test("fish with the user's own prompt and a prompt event handler", async () => {
+    const run = await expectClean({
+      command: "fish",
+      files: {
+        ".config/fish/config.fish": `function __user_hook --on-event fish_prompt\n  echo $status >> $HOME/${PROMPTS_FILE}\nend\nfunction fish_prompt\n  printf 'fish[%s]> ' (prompt_pwd)\nend\nset -g fish_greeting\n`,
+      },
+    });
+    expect(run.prompts.at(-1)).toBe("fish[~/work]> ");
+  });
+});
+
+// A DEBUG-trap framework written the way bash-preexec works (test/fixtures/bash-preexec-style.bash).
+const BASH_PREEXEC_STYLE = `. ${join(import.meta.dir, "fixtures/bash-preexec-style.bash")}\n`;
