@@ -10,7 +10,7 @@
 # autosuggestions). C from preexec, appended.
 __ptymcp_precmd() { local s=$?; print -n "\e]133;D;$s\a\e]133;A\a"; return $s; }
 __ptymcp_ps1() { local s=$?; [[ "$PS1" == *'133;B'* ]] || PS1="$PS1"$'%{\e]133;B\a%}'; return $s; }
-__ptymcp_line_init() { [[ $CONTEXT == start && "$PS1" != *'133;B'* ]] && print -n "\e]133;B\a"; return 0; }
+__ptymcp_line_init() { [[ $CONTEXT == start ]] || return 0; [[ "$PS1" == *'133;B'* ]] || print -n "\e]133;B\a"; return 0; }
 __ptymcp_preexec() { print -n "\e]133;C\a"; }
 typeset -ga precmd_functions preexec_functions
 precmd_functions=(__ptymcp_precmd ${precmd_functions:#__ptymcp_*} __ptymcp_ps1)
