@@ -14,6 +14,7 @@ import { prepareSecret } from "./prepare-secret.ts";
 import { readOutput } from "./read-output.ts";
 import { readScreen } from "./read-screen.ts";
 import { resizeSession } from "./resize-session.ts";
+import { runOnHostsTool } from "./run-on-hosts.ts";
 import { runDialog } from "./run-dialog.ts";
 import { sendControl } from "./send-control.ts";
 import { sendInput } from "./send-input.ts";
@@ -38,4 +39,5 @@ export const tools = [
   detachSession,
   listRemoteSessions,
   listHosts,
+  runOnHostsTool,
 ] as unknown as readonly Tool[];

@@ -1,0 +1,169 @@
+// run_on_hosts against real OpenSSH servers on 127.0.0.11…: grouping, an unreachable host, an
+// unknown host key, a hanging host, the concurrency limit, cancellation, a jump host, the pool.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "bun";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { acceptedLogins, startFleet, type Fleet } from "./harness/fleet.ts";
+import { McpHarness } from "./harness/mcp.ts";
+import { ensurePasswordUser, freePort, sshdAvailable } from "./harness/sshd.ts";
+
+const names = Array.from({ length: 12 }, (_, i) => `h${String(i + 1).padStart(2, "0")}`);
+let fleet: Fleet;
+let h: McpHarness;
+let inventory: string;
+let closedPort: number;
+
+type Run = {
+  summary: { hosts: number; ok: number; failed: number; unreachable: number; elapsed_ms: number; cancelled?: number };
+  groups: { hosts: string[]; exit_code: number | null; output: string; timed_out?: boolean; output_bytes: number }[];
+  failures: { host: string; code: string; message: string; fingerprint?: string }[];
+  cancelled?: string[];
+};
+
+beforeAll(async () => {
+  // sshd refuses signal requests for root sessions (a root login has no privilege-separated child
+  // to deliver them), so the hosts whose command must be stopped log in as an unprivileged user.
+  // Its sshd cannot read authorized_keys as that user (a root-only temp dir): it logs in with ansible_password.
+  const { user, password } = ensurePasswordUser();
+  const withPassword = (lines: string) => lines.split("\n").map((l) => `${l} ansible_password=${password}`).join("\n");
+  fleet = await startFleet({ names: [...names, "stranger", "b1", "b2"], untrusted: ["stranger"] });
+  closedPort = await freePort();
+  // Files that differ: 7 × Debian 12, 3 × Debian 11, one without the file, one whose read hangs (a FIFO nobody writes).
+  names.forEach((n, i) => {
+    const release = join(fleet.byName(n).root, "etc", "release");
+    if (i < 7) writeFileSync(release, "debian 12\n");
+    else if (i < 10) writeFileSync(release, "debian 11\n");
+    else if (n === "h12") spawnSync(["mkfifo", release]);
+  });
+  const jump = fleet.byName("h01");
+  inventory = fleet.writeInventory(
+    "hosts.ini",
+    [
+      "[web]",
+      fleet.hostLines(names.slice(0, 6)),
+      "[db]",
+      fleet.hostLines(names.slice(6, 11)),
+      withPassword(fleet.hostLines(["h12"], user)),
+      "[unprivileged]",
+      withPassword(fleet.hostLines(names.slice(0, 11).map((n) => `u${n.slice(1)}=${n}`), user)),
+      "[odd]",
+      `closed ansible_host=127.0.0.30 ansible_port=${closedPort} ansible_user=root`,
+      fleet.hostLines(["stranger"]),
+      "[behind]",
+      fleet.hostLines(["b1", "b2"]),
+      "[behind:vars]",
+      `ansible_ssh_common_args='-o ProxyJump=root@${jump.address}:${jump.sshd.port}'`,
+      "",
+    ].join("\n"),
+  );
+  h = await McpHarness.start({ env: fleet.env(inventory) });
+});
+
+afterAll(async () => {
+  await h?.close();
+  // Whatever a failed run left blocked on h12's FIFO gets its end of file.
+  spawnSync(["timeout", "2", "sh", "-c", `: > "${join(fleet.byName("h12").root, "etc", "release")}"`]);
+  await fleet?.[Symbol.asyncDispose]();
+});
+
+describe.skipIf(!sshdAvailable)("run_on_hosts", () => {
+  test("run_on_hosts: identical outputs grouped (biggest first), a missing file, a hanging host timed out, a closed port and an unknown host key as failures", async () => {
+    const started = Date.now();
+    const result = await h.call<Run>("run_on_hosts", { pattern: "web:db:odd", command: 'cat "$FLEET_ROOT/etc/release"', timeout: 4 });
+    const elapsed = Date.now() - started;
+    const stranger = fleet.byName("stranger");
+    const releaseOf = (n: string) => join(fleet.byName(n).root, "etc", "release");
+    expect({ ...result, summary: { ...result.summary, elapsed_ms: 0 } }).toEqual({
+      summary: { hosts: 14, ok: 10, failed: 2, unreachable: 2, elapsed_ms: 0 },
+      groups: [
+        { hosts: names.slice(0, 7), exit_code: 0, output: "debian 12\n", output_bytes: 10 },
+        { hosts: names.slice(7, 10), exit_code: 0, output: "debian 11\n", output_bytes: 10 },
+        { hosts: ["h11"], exit_code: 1, output: `cat: ${releaseOf("h11")}: No such file or directory\n`, output_bytes: `cat: ${releaseOf("h11")}: No such file or directory\n`.length },
+        { hosts: ["h12"], exit_code: null, output: "", timed_out: true, output_bytes: 0 },
+      ],
+      failures: [
+        { host: "closed", code: "SSH_CONN_FAILED", message: `Connection to root@127.0.0.30:${closedPort} refused: nothing listens on port ${closedPort}. Check the port and that sshd runs.` },
+        {
+          host: "stranger",
+          code: "SSH_HOST_KEY_UNKNOWN",
+          fingerprint: stranger.sshd.hostKey.fingerprint,
+          message: `The host key of root@${stranger.address}:${stranger.sshd.port} is not in known_hosts: ssh-ed25519 ${stranger.sshd.hostKey.fingerprint}. Verify this fingerprint with the host's administrator, then call again with accept_host_key: "${stranger.sshd.hostKey.fingerprint}" to trust exactly this key and record it.`,
+        },
+      ],
+    });
+    // The hanging host's cat was killed (SIGKILL through the channel), not left blocked.
+    const blocked = () => spawnSync(["pgrep", "-f", `^cat ${join(fleet.byName("h12").root, "etc", "release")}`]).stdout.toString().trim();
+    for (let i = 0; i < 100 && blocked() !== ""; i++) await Bun.sleep(20);
+    expect(blocked()).toBe("");
+    // The hanging host cost its own 4 s, not the others' time: the whole call is one timeout, not two.
+    expect({ atLeastTimeout: elapsed >= 4000, withinOneTimeout: elapsed < 8000 }).toEqual({ atLeastTimeout: true, withinOneTimeout: true });
+    // The unknown key was not recorded.
+    expect(readFileSync(join(fleet.home, ".ssh", "known_hosts"), "utf8").includes(stranger.address)).toBe(false);
+  });
+
+  test("run_on_hosts: a second run on the same hosts opens no new connection (sshd logs), progress k/N", async () => {
+    const hosts = names.slice(0, 10);
+    await h.call<Run>("run_on_hosts", { hosts, command: "true" });
+    const before = hosts.map((n) => acceptedLogins(fleet.byName(n).sshd));
+    const progress: string[] = [];
+    const result = await h.call<Run>("run_on_hosts", { hosts, command: "echo $FLEET_HOST" }, { onprogress: (p) => progress.push(`${p.progress}/${p.total} ${(p as { message?: string }).message}`) });
+    const after = hosts.map((n) => acceptedLogins(fleet.byName(n).sshd));
+    // The last notifications may arrive after the result (the client then drops them): a prefix of 1..10.
+    const expected = Array.from({ length: 10 }, (_, i) => `${i + 1}/10 ${i + 1}/10 hosts`);
+    expect({ after, groups: result.groups.length, progress }).toEqual({ after: before, groups: 10, progress: expected.slice(0, Math.max(progress.length, 5)) });
+    expect(before.every((n) => n >= 1)).toBe(true);
+  });
+
+  test("run_on_hosts: concurrency 3 means at most 3 hosts run at once (timestamps written on the hosts)", async () => {
+    const command = 'date +%s%N > "$FLEET_ROOT/start"; sleep 0.4; date +%s%N > "$FLEET_ROOT/end"';
+    const result = await h.call<Run>("run_on_hosts", { pattern: "web:db:!h12", command, concurrency: 3 });
+    expect(result.summary).toMatchObject({ hosts: 11, ok: 11 });
+    const spans = names.slice(0, 11).map((n) => ({ start: Number(readFileSync(join(fleet.byName(n).root, "start"), "utf8")), end: Number(readFileSync(join(fleet.byName(n).root, "end"), "utf8")) }));
+    const maxOverlap = Math.max(...spans.map((s) => spans.filter((o) => o.start <= s.start && o.end > s.start).length));
+    expect(maxOverlap).toBe(3);
+  });
+
+  test("run_on_hosts: cancellation stops the running hosts (their command is killed) and starts no more", async () => {
+    const hosts = names.slice(0, 11).map((n) => `u${n.slice(1)}`);
+    const rootOf = (u: string) => fleet.byName(`h${u.slice(1)}`).root;
+    for (const n of hosts) spawnSync(["rm", "-f", join(rootOf(n), "started")]);
+    const controller = new AbortController();
+    const call = h.callRaw("run_on_hosts", { hosts, command: 'touch "$FLEET_ROOT/started"; exec sleep 97', concurrency: 4 }, { signal: controller.signal });
+    const started = () => hosts.filter((n) => existsSync(join(rootOf(n), "started")));
+    for (let i = 0; i < 400 && started().length < 4; i++) await Bun.sleep(25);
+    controller.abort();
+    await call.catch(() => undefined);
+    const sleeping = () => spawnSync(["pgrep", "-x", "-f", "sleep 97"]).stdout.toString().trim().split("\n").filter((l) => l.length > 0).length;
+    for (let i = 0; i < 200 && sleeping() > 0; i++) await Bun.sleep(25);
+    await Bun.sleep(500);
+    expect({ started: started().length, sleeping: sleeping() }).toEqual({ started: 4, sleeping: 0 });
+    // The server is fine afterwards.
+    expect((await h.call<Run>("run_on_hosts", { hosts: ["u01"], command: "echo ok" })).groups).toEqual([{ hosts: ["u01"], exit_code: 0, output: "ok\n", output_bytes: 3 }]);
+  });
+
+  test("run_on_hosts: a group behind a jump host (ProxyJump from ansible_ssh_common_args): the TCP connection to the hosts is the jump host's", async () => {
+    const result = await h.call<Run>("run_on_hosts", { pattern: "behind", command: "echo $FLEET_HOST" });
+    expect(result.groups.map((g) => [g.hosts, g.output])).toEqual([
+      [["b1"], "b1\n"],
+      [["b2"], "b2\n"],
+    ]);
+    // Who holds the TCP connection to b1's sshd: a process under the jump host's sshd, not us.
+    const b1 = fleet.byName("b1");
+    const ss = spawnSync(["ss", "-Htnp", "state", "established", "dst", `${b1.address}:${b1.sshd.port}`]).stdout.toString();
+    const pids = [...ss.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
+    const jumpChildren = new Set(fleet.byName("h01").sshd.connectionPids().flatMap((p) => [p, ...childrenOf(p)]));
+    expect({ connections: pids.length > 0, allViaJump: pids.every((p) => jumpChildren.has(p)) }).toEqual({ connections: true, allViaJump: true });
+  });
+
+  test("run_on_hosts: bad input is INVALID_ARGUMENT", async () => {
+    expect((await h.callError("run_on_hosts", { pattern: "web", hosts: ["h01"], command: "true" })).message).toBe("Give pattern or hosts, not both.");
+    expect((await h.callError("run_on_hosts", { command: "true", concurrency: 0 })).code).toBe("INVALID_ARGUMENT");
+  });
+});
+
+function childrenOf(pid: number): number[] {
+  const out = spawnSync(["ps", "-o", "pid=", "--ppid", String(pid)]).stdout.toString();
+  const direct = out.split("\n").map((l) => Number(l.trim())).filter((n) => n > 0);
+  return direct.flatMap((p) => [p, ...childrenOf(p)]);
+}
