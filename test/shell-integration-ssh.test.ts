@@ -143,6 +143,9 @@ describe("shell integration over ssh (bash login shell)", () => {
   });
 
   test("shell_integration: false types nothing: heuristic completion, no exit_code", async () => {
+    // The previous test's shell saves its history when its connection ends, which may be after
+    // close_session returned: wait until the account runs nothing before clearing the file.
+    while (spawnSync(["pgrep", "-u", BASH_USER]).exitCode === 0) await Bun.sleep(20);
     rmSync(join(bash.home, ".bash_history_test"), { force: true });
     const { session_id: id } = await h.call<{ session_id: string }>("create_ssh_session", login(BASH_USER, { shell_integration: "false" }));
     await h.call("read_output", { session_id: id, wait_for: "^\\$ $", timeout: 15 });
