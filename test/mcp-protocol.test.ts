@@ -2,7 +2,14 @@
 // client pinned to it, 2025-11-25 with the v2 client's initialize handshake and with the v1 client,
 // and every generation sees the same tools, results and errors.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { McpHarness, PROTOCOLS, plainBash, type TestProtocol } from "./harness/mcp.ts";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { binary, McpHarness, PROTOCOLS, plainBash, type TestProtocol } from "./harness/mcp.ts";
+import { cachedNpmPackage } from "./harness/npm-cache.ts";
+
+/** The Claude Code release whose MCP client is tried (npm @anthropic-ai/claude-code). */
+const CLAUDE_CODE_VERSION = "2.1.332";
 
 const servers = new Map<TestProtocol, McpHarness>();
 
@@ -63,5 +70,35 @@ describe("protocol generations", () => {
     });
     expect(results[1]).toEqual(results[0]!);
     expect(results[2]).toEqual(results[0]!);
+  });
+});
+
+describe("Claude Code", () => {
+  test("Claude Code 2.1.332 (`claude mcp list` health check) negotiates 2026-07-28 and sees the tasks extension", async () => {
+    const claude = join(cachedNpmPackage("@anthropic-ai/claude-code", CLAUDE_CODE_VERSION), "bin", "claude.exe");
+    const home = mkdtempSync(join(tmpdir(), `pty-mcp-claude-${process.pid}-`));
+    try {
+      // The server as Claude Code starts it, with what it sends and gets logged.
+      const wrapper = join(home, "pty-mcp.sh");
+      writeFileSync(wrapper, `#!/bin/sh\ntee "${home}/in.log" | "${binary}" serve | tee "${home}/out.log"\n`, { mode: 0o755 });
+      const env = { ...process.env, HOME: home, DISABLE_AUTOUPDATER: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" };
+      const run = async (args: string[]) => {
+        const p = Bun.spawn([claude, ...args], { env, cwd: home, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+        const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+        return { out, code };
+      };
+      expect((await run(["mcp", "add", "pty", "-s", "user", "--", wrapper])).code).toBe(0);
+      const list = await run(["mcp", "list"]);
+      expect({ code: list.code, line: list.out.split("\n").find((l) => l.startsWith("pty:")) }).toEqual({ code: 0, line: `pty: ${wrapper}  - ✔ Connected` });
+      const sent = readFileSync(join(home, "in.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { method?: string; params?: { _meta?: Record<string, unknown> } });
+      const got = readFileSync(join(home, "out.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { result?: { capabilities?: { extensions?: Record<string, unknown> }; supportedVersions?: string[] } });
+      expect(sent.map((m) => [m.method, m.params?._meta?.["io.modelcontextprotocol/protocolVersion"]])).toEqual([
+        ["server/discover", "2026-07-28"],
+        ["tools/list", "2026-07-28"],
+      ]);
+      expect(got[0]!.result).toMatchObject({ supportedVersions: ["2026-07-28"], capabilities: { extensions: { "io.modelcontextprotocol/tasks": {} } } });
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

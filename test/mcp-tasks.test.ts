@@ -12,10 +12,11 @@ import {
   isCreateTaskResultV2,
   isToolCallTaskResultV2,
 } from "@modelcontextprotocol/ext-tasks/core/v2";
+import { resultFromTaskOutcome, withTasks } from "@modelcontextprotocol/ext-tasks/client";
 import { plainBash } from "./harness/mcp.ts";
 import { RawMcp, TASKS, type RawMessage } from "./harness/raw-mcp.ts";
 
-const withTasks = { extensions: { [TASKS]: {} } };
+const withTasksCaps = { extensions: { [TASKS]: {} } };
 
 async function bash(c: RawMcp, extra: Record<string, unknown> = {}): Promise<string> {
   const { session_id } = await c.call("create_local_session", { ...plainBash, ...extra });
@@ -41,13 +42,13 @@ async function poll(c: RawMcp, taskId: string, until: (task: Record<string, unkn
 
 describe("tasks (2026-07-28 with the tasks extension)", () => {
   test("server/discover names the extension", async () => {
-    await using c = await RawMcp.start("2026-07-28", withTasks);
+    await using c = await RawMcp.start("2026-07-28", withTasksCaps);
     const d = await c.request("server/discover", {});
     expect(hasTaskServerCapabilityV2(d.result!.capabilities)).toBe(true);
   });
 
   test("a wait-mode read_output becomes a task: polled, its progress carries the last line, cancelled", async () => {
-    await using c = await RawMcp.start("2026-07-28", withTasks);
+    await using c = await RawMcp.start("2026-07-28", withTasksCaps);
     const id = await bash(c);
     // A program at work: its last line is what the task's progress shows.
     await c.call("send_input", { session_id: id, input: "printf 'compiling step 3 of 9\\n'; cat", timeout_ms: 500 });
@@ -80,7 +81,7 @@ describe("tasks (2026-07-28 with the tasks extension)", () => {
   });
 
   test("a task that completes has the wait's result as its result", async () => {
-    await using c = await RawMcp.start("2026-07-28", withTasks);
+    await using c = await RawMcp.start("2026-07-28", withTasksCaps);
     const { session_id } = await c.call("create_local_session", { command: "sh -c 'echo started; sleep 2.5; echo FINISHED; sleep 60'" });
     const created = await c.callTool("read_output", { session_id, wait_for: "^FINISHED$", timeout: 30, context_lines: 1 });
     const task = valid<{ taskId: string }>(CreateTaskResultV2Schema, created.result);
@@ -94,7 +95,7 @@ describe("tasks (2026-07-28 with the tasks extension)", () => {
   });
 
   test("send_input with wait_for becomes a task too; a wait that ends within the grace period is a plain result", async () => {
-    await using c = await RawMcp.start("2026-07-28", withTasks);
+    await using c = await RawMcp.start("2026-07-28", withTasksCaps);
     const id = await bash(c);
     const quick = await c.callTool("send_input", { session_id: id, input: "echo QUICK", wait_for: "^QUICK$" });
     expect({ resultType: quick.result!.resultType, matched: (quick.result!.structuredContent as Record<string, unknown>).matched }).toEqual({ resultType: "complete", matched: true });
@@ -108,8 +109,24 @@ describe("tasks (2026-07-28 with the tasks extension)", () => {
     await c.call("close_session", { session_id: id });
   });
 
+  test("the official tasks requester (ext-tasks withTasks) runs waits as tasks: one settles with the wait's result, one is cancelled", async () => {
+    await using c = await RawMcp.start("2026-07-28", withTasksCaps);
+    const session = withTasks(c.taskPort());
+    const { session_id } = await c.call("create_local_session", { command: "sh -c 'echo started; sleep 2.5; echo FINISHED; sleep 60'" });
+    const finishing = await session.callTool("read_output", { session_id: session_id as string, wait_for: "^FINISHED$", timeout: 30 });
+    const never = await session.callTool("read_output", { session_id: session_id as string, wait_for: "^NEVER$", timeout: 60 });
+    expect([finishing.kind, never.kind]).toEqual(["task", "task"]);
+    const { outcome } = await finishing.settle();
+    const result = resultFromTaskOutcome(outcome) as { structuredContent: Record<string, unknown> };
+    expect(result.structuredContent).toMatchObject({ matched: true, timed_out: false, match_line: "FINISHED" });
+    await never.cancel();
+    expect((await never.settle()).outcome.status).toBe("cancelled");
+    await session.close();
+    await c.call("close_session", { session_id: session_id as string });
+  });
+
   test("an unknown task id is a JSON-RPC error", async () => {
-    await using c = await RawMcp.start("2026-07-28", withTasks);
+    await using c = await RawMcp.start("2026-07-28", withTasksCaps);
     const responses: RawMessage[] = await Promise.all(["tasks/get", "tasks/cancel"].map((m) => c.request(m, { taskId: "no-such-task" })));
     expect(responses.map((r) => r.error?.code)).toEqual([-32602, -32602]);
   });
@@ -118,7 +135,7 @@ describe("tasks (2026-07-28 with the tasks extension)", () => {
 describe("without the tasks extension the call blocks, with progress", () => {
   for (const [name, generation, capabilities] of [
     ["2026-07-28 client without the extension", "2026-07-28", {}],
-    ["2025-11-25 client (the extension is not defined there)", "2025-11-25", withTasks],
+    ["2025-11-25 client (the extension is not defined there)", "2025-11-25", withTasksCaps],
   ] as const) {
     test(name, async () => {
       await using c = await RawMcp.start(generation, capabilities);

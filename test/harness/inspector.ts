@@ -1,23 +1,11 @@
 // The MCP Inspector (npm @modelcontextprotocol/inspector): its CLI and its persistent client
-// mcpdo, installed on first use into a cache directory (it is too heavy for a devDependency:
-// vite, react, ink…). PTY_MCP_TEST_CACHE moves the cache (default ~/.cache/pty-mcp-test).
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+// mcpdo, installed on first use into the test cache (harness/npm-cache.ts).
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { cachedNpmPackage } from "./npm-cache.ts";
 
 export const INSPECTOR_VERSION = "2.12.0";
-
-export function inspectorDir(): string {
-  const cache = process.env.PTY_MCP_TEST_CACHE ?? join(homedir(), ".cache", "pty-mcp-test");
-  const dir = join(cache, `inspector-${INSPECTOR_VERSION}`);
-  const pkg = join(dir, "node_modules", "@modelcontextprotocol", "inspector");
-  if (!existsSync(join(pkg, "package.json"))) {
-    mkdirSync(dir, { recursive: true });
-    const npm = Bun.spawnSync(["npm", "install", "--no-audit", "--no-fund", "--no-save", "--prefix", dir, `@modelcontextprotocol/inspector@${INSPECTOR_VERSION}`], { stdout: "pipe", stderr: "pipe" });
-    if (npm.exitCode !== 0) throw new Error(`installing the MCP Inspector failed: ${npm.stderr.toString()}`);
-  }
-  return pkg;
-}
 
 export interface Run {
   code: number;
@@ -28,7 +16,7 @@ export interface Run {
 /** An Inspector run with its own HOME and catalog, so nothing of the user's is read or written. */
 export class Inspector {
   readonly home = mkdtempSync(join(tmpdir(), `pty-mcp-inspector-${process.pid}-`));
-  readonly pkg = inspectorDir();
+  readonly pkg = cachedNpmPackage("@modelcontextprotocol/inspector", INSPECTOR_VERSION);
   private daemonEnv: Record<string, string> | undefined;
 
   get env(): Record<string, string> {

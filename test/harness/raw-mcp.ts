@@ -1,6 +1,7 @@
 // A bare JSON-RPC client over the binary's stdio, for what the SDK clients do not speak yet
 // (the tasks extension of 2026-07-28): every message as sent and received, so tests can check
 // them against the official validators.
+import type { ConnectedMcpSessionPort } from "@modelcontextprotocol/ext-tasks/client";
 import type { Subprocess } from "bun";
 import { binary } from "./mcp.ts";
 
@@ -67,6 +68,27 @@ export class RawMcp {
     const result = r.result as { isError?: boolean; structuredContent?: Record<string, unknown>; resultType?: string } | undefined;
     if (!result || result.isError || result.resultType === "task") throw new Error(`${name}: ${JSON.stringify(r)}`);
     return result.structuredContent!;
+  }
+
+  /**
+   * This connection as the session port of the official tasks requester
+   * (@modelcontextprotocol/ext-tasks/client withTasks): it frames and sends what the requester
+   * dispatches and hands back the raw responses.
+   */
+  taskPort(): ConnectedMcpSessionPort {
+    return {
+      endpointId: `pty-mcp-test-${process.pid}`,
+      taskCapabilities: { generation: "v2", capabilities: {} },
+      invalidated: false,
+      dispatch: async (request) => {
+        const { method, params } = request as { method: string; params?: Record<string, unknown> };
+        const r = await this.request(method, params ?? {});
+        return r.error ? { kind: "error", error: r.error as never } : { kind: "result", result: r.result as never };
+      },
+      onServerRequest: () => () => undefined,
+      onNotification: () => () => undefined,
+      onInvalidated: () => () => undefined,
+    };
   }
 
   #framed(params: Record<string, unknown>): Record<string, unknown> {
