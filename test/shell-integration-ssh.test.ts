@@ -37,7 +37,9 @@ function writeOwned(user: { uid: number; gid: number }, path: string, text: stri
 const BASH_USER = "ptymcpbash";
 const ZSH_USER = "ptymcpzsh";
 const DASH_USER = "ptymcpdash";
+const FISH_USER = "ptymcpfish";
 const zsh = Bun.which("zsh");
+const fish = Bun.which("fish");
 const home = tempDir("pty-mcp-si-ssh-home-");
 let sshd: Sshd;
 let h: McpHarness;
@@ -67,6 +69,12 @@ beforeAll(async () => {
   if (zsh) {
     const z = ensureUser(ZSH_USER, zsh);
     writeOwned(z, join(z.home, ".zshrc"), "PS1='zsh%% '\nHISTFILE=~/.zsh_history_test\nSAVEHIST=100\nHISTSIZE=100\nsetopt hist_ignore_space\n");
+  }
+  if (fish) {
+    const f = ensureUser(FISH_USER, fish);
+    mkdirSync(join(f.home, ".config/fish"), { recursive: true });
+    writeOwned(f, join(f.home, ".config/fish/config.fish"), "set -g fish_greeting\nfunction fish_prompt\n  printf 'fish> '\nend\n");
+    spawnSync(["chown", "-R", `${f.uid}:${f.gid}`, join(f.home, ".config")]);
   }
   const d = ensureUser(DASH_USER, "/bin/sh");
   writeOwned(d, join(d.home, ".profile"), "PS1='$ '\n");
@@ -193,5 +201,29 @@ describe("shell integration over ssh (other login shells)", () => {
     const hist = await h.call<R>("send_input", { session_id: id, input: "fc -ln 1" });
     expect(hist.output).toBe("false\nno_such_command_xyz\ntrue\nzsh% ");
     await h.call("close_session", { session_id: id });
+  });
+
+  test.skipIf(!fish)("fish: exit codes exact, no trace in the results or the history", async () => {
+    rmSync(`/home/${FISH_USER}/.local/share/fish/fish_history`, { force: true });
+    const { session_id: id } = await h.call<{ session_id: string }>("create_ssh_session", login(FISH_USER));
+    const results = [];
+    for (const input of ["false", "echo x", "true"]) {
+      const r = await h.call<R>("send_input", { session_id: id, input });
+      results.push({ output: r.output, exit_code: r.exit_code, completion: r.completion });
+    }
+    const all = await h.call<R>("read_output", { session_id: id, since_cursor: 0 });
+    const state = await h.call<R>("get_session_state", { session_id: id });
+    const hist = await h.call<R>("send_input", { session_id: id, input: "history" });
+    await h.call("close_session", { session_id: id });
+    expect({ results, state: { shell_integration: state.shell_integration, shell: state.shell }, history: hist.output }).toEqual({
+      results: [
+        { output: "fish> ", exit_code: 1, completion: "exact" },
+        { output: "x\nfish> ", exit_code: 0, completion: "exact" },
+        { output: "fish> ", exit_code: 0, completion: "exact" },
+      ],
+      state: { shell_integration: true, shell: "fish" },
+      history: "true\necho x\nfalse\nfish> ",
+    });
+    expectNoTrace(JSON.stringify([results, all, state, hist]));
   });
 });

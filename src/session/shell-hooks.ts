@@ -35,7 +35,7 @@ const BASH_FORGET = String.raw`read -r __ptymcp_n __ptymcp_l <<<"$(history 1)"; 
 
 /**
  * The hook as one line to type at a prompt (no Enter): a leading space (HISTCONTROL=ignorespace,
- * zsh HIST_IGNORE_SPACE), statements joined by "; ", and for bash the removal of its own history
+ * zsh HIST_IGNORE_SPACE; fish never saves such a line), statements joined by "; ", and for bash the removal of its own history
  * entry. It prints nothing itself; the next prompt carries the first markers.
  */
 export function typedHook(shell: HookedShell): string {
@@ -46,5 +46,5 @@ export function typedHook(shell: HookedShell): string {
 /** The shell a login shell path names, when it is one we can hook. */
 export function hookableShell(path: string | undefined): HookedShell | undefined {
   const name = path?.trim().split("/").pop()?.replace(/^-/, "");
-  return name === "bash" || name === "zsh" ? name : undefined;
+  return name === "bash" || name === "zsh" || name === "fish" ? name : undefined;
 }

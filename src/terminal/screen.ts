@@ -38,18 +38,37 @@ export class Screen {
   #queue: Promise<void> = Promise.resolve();
   #idleTimer: Timer | undefined;
   #closed = false;
+  /** Where the terminal's answers to the program's queries go (Session: the transport); none: unanswered. */
+  #reply: ((answer: string) => void) | undefined;
+  /** Output up to here was parsed once: after a restart, queries in it were answered already. */
+  #answeredTo: number;
   readonly #buffer: OutputBuffer;
 
   constructor(buffer: OutputBuffer, size: { cols: number; rows: number }) {
     this.#buffer = buffer;
     this.#fedTo = buffer.end;
+    this.#answeredTo = buffer.end;
     this.#size = { ...size };
+  }
+
+  /**
+   * Answers the program's terminal queries (cursor position, device attributes, status, version) the
+   * way a terminal does, from the screen's state at the query, through `reply`. Call sync() when a
+   * query arrives (terminal/queries.ts) so the answer does not wait for the idle feed.
+   */
+  answerQueries(reply: (answer: string) => void): void {
+    this.#reply = reply;
   }
 
   async #create(): Promise<XTerm> {
     const { Terminal } = await loadXterm();
     const term = new Terminal({ cols: this.#size.cols, rows: this.#size.rows, scrollback: SCROLLBACK, allowProposedApi: true });
     term.onTitleChange((title) => (this.#title = title));
+    // The emulator's own answers (xterm.js sends them as if typed). Output parsed before a restart
+    // was answered then: only bytes past that point are answered.
+    term.onData((answer) => {
+      if (this.#reply && this.#fedTo > this.#answeredTo) this.#reply(answer);
+    });
     return term;
   }
 
@@ -90,11 +109,14 @@ export class Screen {
         this.#term = await this.#create();
         this.#fedTo = buffer.start;
       }
-      const read = buffer.read(this.#fedTo, 256 * 1024);
+      // A restart re-parses output that was answered already: up to that point in pieces of its own.
+      const limit = this.#fedTo < this.#answeredTo ? Math.min(256 * 1024, this.#answeredTo - this.#fedTo) : 256 * 1024;
+      const read = buffer.read(this.#fedTo, limit);
       if (read.to === read.from) break;
       this.#fedTo = read.to;
       const term = this.#term;
       await new Promise<void>((resolve) => term.write(read.bytes, resolve));
+      this.#answeredTo = Math.max(this.#answeredTo, read.to);
       if (this.#closed) return;
     }
   }
