@@ -15,6 +15,7 @@ import { readOutput } from "./read-output.ts";
 import { readScreen } from "./read-screen.ts";
 import { resizeSession } from "./resize-session.ts";
 import { runOnHostsTool } from "./run-on-hosts.ts";
+import { transferFileTool } from "./transfer-file.ts";
 import { runDialog } from "./run-dialog.ts";
 import { sendControl } from "./send-control.ts";
 import { sendInput } from "./send-input.ts";
@@ -40,4 +41,5 @@ export const tools = [
   listRemoteSessions,
   listHosts,
   runOnHostsTool,
+  transferFileTool,
 ] as unknown as readonly Tool[];
