@@ -11,7 +11,7 @@
 import { mkdirSync, openSync, closeSync, readFileSync, renameSync, statSync, writeSync, fchmodSync, constants } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
-import { PtyError } from "./errors";
+import { PtyError } from "./errors.ts";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 

@@ -9,8 +9,9 @@ import { spawnSync } from "bun";
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { compile } from "../scripts/build.ts";
-import { connectDaemon } from "../src/daemon/client.ts";
+import { connectDaemon } from "../src/daemon-client/client.ts";
 import { deployBinary } from "../src/deploy/deploy.ts";
+import { openRemoteDaemon } from "../src/persistent/ssh-link.ts";
 import { connectSsh } from "../src/ssh/ssh-transport.ts";
 import { binary, McpHarness } from "./harness/mcp.ts";
 import { knownHostsLine, makeKey, startSshd, tempDir, type Sshd } from "./harness/sshd.ts";
@@ -106,6 +107,7 @@ describe("deploy", () => {
         {
           path: dest,
           releaseDir,
+          openDaemon: openRemoteDaemon,
           afterUpload: (file) => {
             uploaded = file;
             // Flip one byte in the middle of what arrived, as a bad link or disk would.

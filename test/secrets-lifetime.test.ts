@@ -65,7 +65,7 @@ afterEach(async () => {
 });
 
 function open(device: Device, registry?: SessionRegistry): Session {
-  const session = new Session({ id: `serial-${sessions.length}`, type: "serial", target: "/dev/ttyFAKE", transport: device, size: { cols: 80, rows: 24 } });
+  const session = new Session({ id: `serial-${sessions.length}`, description: { type: "serial", target: "/dev/ttyFAKE", settings: { baud_rate: 9600, data_bits: 8, parity: "none", stop_bits: 1, flow_control: "none" }, line_ending: "\r" }, transport: device, size: { cols: 80, rows: 24 } });
   sessions.push(session);
   registry?.add(session);
   return session;

@@ -7,10 +7,10 @@
  * A secret is recorded as `event: "secret"` with no data; no output snippet
  * follows it.
  */
-import { errorMessage } from "../errors";
-import type { SessionRegistry } from "../session/registry";
-import type { InputEvent, Session } from "../session/session";
-import type { AuditLog, AuditRecord } from "./audit-log";
+import { errorMessage } from "../errors.ts";
+import type { SessionRegistry } from "../session/registry.ts";
+import type { InputEvent, Session } from "../session/session.ts";
+import type { AuditLog, AuditRecord } from "./audit-log.ts";
 
 /** The output after an input is taken once the session is quiet this long (or at the cap, or at the next input). */
 const OUTPUT_QUIET_MS = 500;

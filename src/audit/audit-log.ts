@@ -18,10 +18,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { PtyError, errorMessage } from "../errors";
-import { ChainedLog } from "./chain";
-import type { AuditMode, AuditSettings } from "./config";
-import { redactCredentials } from "./redact";
+import { PtyError, errorMessage } from "../errors.ts";
+import { ChainedLog } from "./chain.ts";
+import type { AuditMode, AuditSettings } from "./config.ts";
+import { redactCredentials } from "./redact.ts";
 
 export type AuditEvent = "create" | "input" | "control" | "secret" | "output" | "close" | "detach";
 

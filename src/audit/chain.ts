@@ -15,7 +15,7 @@
  */
 import { createHash } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { PtyError, errorMessage } from "../errors";
+import { PtyError, errorMessage } from "../errors.ts";
 
 export const GENESIS_HASH = "0".repeat(64);
 

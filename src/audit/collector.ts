@@ -7,7 +7,7 @@
  */
 import type { Server } from "bun";
 import { createHash, timingSafeEqual } from "node:crypto";
-import { ChainedLog } from "./chain";
+import { ChainedLog } from "./chain.ts";
 
 export interface CollectorOptions {
   /** Listen address; 127.0.0.1 unless the operator opens it up. */

@@ -5,8 +5,8 @@
  */
 import { userInfo } from "node:os";
 import { isAbsolute, join } from "node:path";
-import { type Env, readConfigFile } from "../config-file";
-import { PtyError } from "../errors";
+import { type Env, readConfigFile } from "../config-file.ts";
+import { PtyError } from "../errors.ts";
 
 export const auditModes = ["best-effort", "strict"] as const;
 export type AuditMode = (typeof auditModes)[number];

@@ -2,8 +2,8 @@
 // The screen is drawn from the daemon's screen state, then output streams live; keys go to
 // the session (alongside the agent), the session follows the window's size while attached,
 // and ctrl+] d detaches (the work keeps running; the previous size is given back).
-import { connectDaemon, type DaemonClient } from "../daemon/client.ts";
-import { DETACH_CHORD_NAME, DetachChord } from "../daemon/detach-chord.ts";
+import { connectDaemon, type DaemonClient } from "../daemon-client/client.ts";
+import { DETACH_CHORD_NAME, DetachChord } from "./detach-chord.ts";
 import type { Event } from "../daemon/protocol.ts";
 import { defaultSocketPath } from "../daemon/socket-path.ts";
 import { errorMessage } from "../errors.ts";

@@ -6,11 +6,11 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { startCollector } from "../audit/collector";
-import { verifyChainFile } from "../audit/chain";
-import { defaultAuditUser, expandHome, parseAuditMode } from "../audit/config";
-import { commentOutKey, type Env, parseConfig, primaryConfigPath, readConfigFile, setConfigValue, uncommentKey, writeConfigFile } from "../config-file";
-import { PtyError, errorMessage } from "../errors";
+import { startCollector } from "../audit/collector.ts";
+import { verifyChainFile } from "../audit/chain.ts";
+import { defaultAuditUser, expandHome, parseAuditMode } from "../audit/config.ts";
+import { commentOutKey, type Env, parseConfig, primaryConfigPath, readConfigFile, setConfigValue, uncommentKey, writeConfigFile } from "../config-file.ts";
+import { PtyError, errorMessage } from "../errors.ts";
 
 const usage = `Usage:
   pty-mcp audit init [--force] [--audit-url URL] [--audit-user NAME] [--audit-mode best-effort|strict] [--audit-log FILE]

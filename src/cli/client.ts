@@ -2,7 +2,7 @@
 // stdin/stdout and the daemon's socket, starting the daemon if none runs. It adds nothing to
 // the stream (the peer on stdin says hello itself), which is what an SSH exec channel needs:
 // `ssh host pty-mcp client` gives the far end's daemon to a local DaemonClient.
-import { openDaemonSocket } from "../daemon/client.ts";
+import { openDaemonSocket } from "../daemon-client/client.ts";
 import { defaultSocketPath } from "../daemon/socket-path.ts";
 import { errorMessage } from "../errors.ts";
 import { VERSION } from "../version.ts";

@@ -2,7 +2,7 @@
 // the persistent-session daemon. Without --foreground it starts one in the background
 // (detached, logging to daemon.log beside the socket) and returns once it listens.
 import { dirname, join } from "node:path";
-import { isNotRunning, openDaemonSocket, startDaemon } from "../daemon/client.ts";
+import { isNotRunning, openDaemonSocket, startDaemon } from "../daemon-client/client.ts";
 import { Daemon, DaemonRunning } from "../daemon/daemon.ts";
 import { defaultSocketPath, ensureSocketDirectory, LOG_NAME, readDaemonPid } from "../daemon/socket-path.ts";
 import { errorMessage } from "../errors.ts";

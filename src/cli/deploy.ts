@@ -4,6 +4,7 @@
 // identity files, known_hosts). Exit 0 installed or already current, 1 failed, 2 usage.
 import { deployBinary } from "../deploy/deploy.ts";
 import { errorMessage, PtyError } from "../errors.ts";
+import { openRemoteDaemon } from "../persistent/ssh-link.ts";
 import { passphraseAsker } from "../ssh/open-ssh.ts";
 import { connectSsh } from "../ssh/ssh-transport.ts";
 
@@ -64,7 +65,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     const result = await deployBinary(
       { client: connection.client, label: connection.target },
-      { force, ...(path !== undefined ? { path } : {}), log: (line) => process.stderr.write(`pty-mcp deploy: ${line}\n`) },
+      { force, ...(path !== undefined ? { path } : {}), log: (line) => process.stderr.write(`pty-mcp deploy: ${line}\n`), openDaemon: openRemoteDaemon },
     );
     if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else if (result.action === "unchanged") process.stdout.write(`${connection.target}: ${result.path} is already pty-mcp ${result.version}\n`);

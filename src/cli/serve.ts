@@ -4,7 +4,7 @@ import { serveStdio, type StdioServerHandle } from "@modelcontextprotocol/server
 import { AuditLog } from "../audit/audit-log.ts";
 import { attachAudit } from "../audit/attach.ts";
 import { resolveAuditSettings, takeAuditFlags } from "../audit/config.ts";
-import { detachMirrorsAndCloseRest } from "../daemon/mirror.ts";
+import { detachMirrorsAndCloseRest } from "../persistent/local-link.ts";
 import { errorMessage } from "../errors.ts";
 import { createServer } from "../mcp/server.ts";
 import { heldSecrets } from "../secrets/held-secrets.ts";

@@ -1,6 +1,6 @@
 // `pty-mcp sessions [--json] [--socket P]` (alias `ai-tmux list`): the daemon's sessions for
 // humans, or as JSON for scripts. Never starts a daemon: none running means no sessions.
-import { connectDaemon, isNotRunning } from "../daemon/client.ts";
+import { connectDaemon, isNotRunning } from "../daemon-client/client.ts";
 import type { SessionInfo } from "../daemon/protocol.ts";
 import { defaultSocketPath } from "../daemon/socket-path.ts";
 import { errorMessage } from "../errors.ts";

@@ -7,12 +7,11 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Client } from "ssh2";
-import { DaemonClient } from "../daemon/client.ts";
 import { PROTOCOL_VERSIONS } from "../daemon/protocol.ts";
 import { errorMessage, PtyError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { localPlatform, parseProbe, PROBE_SCRIPT, runsOn, targetNames, type Probe } from "./platform.ts";
-import { channelStream, exec, execChannel, openSftp, sftpWriteFile, shellQuote } from "./remote.ts";
+import { exec, openSftp, sftpWriteFile, shellQuote } from "./remote.ts";
 
 declare const PTY_MCP_RELEASE_REPO: string | undefined;
 
@@ -38,6 +37,18 @@ export interface DeployOptions {
   afterUpload?: (remoteFile: string) => Promise<void> | void;
   /** Probe already made on this connection. */
   probe?: Probe;
+  /**
+   * Talks to the daemon of the binary at `path` (`path client` over this connection): the caller's
+   * DaemonLink supplies it, so deploy knows no daemon client. Used before replacing a binary whose
+   * daemon serves sessions.
+   */
+  openDaemon: (target: DeployTarget, path: string) => Promise<DaemonHandle>;
+}
+
+/** What deploy needs of a daemon connection: the protocol version it speaks. */
+export interface DaemonHandle {
+  readonly hello: { version: number };
+  close(): void;
 }
 
 export interface DeployResult {
@@ -84,7 +95,7 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-export async function deployBinary(target: DeployTarget, options: DeployOptions = {}): Promise<DeployResult> {
+export async function deployBinary(target: DeployTarget, options: DeployOptions): Promise<DeployResult> {
   const log = options.log ?? (() => undefined);
   const probe = options.probe ?? (await probeHost(target));
   const names = targetNames(probe.platform);
@@ -96,7 +107,7 @@ export async function deployBinary(target: DeployTarget, options: DeployOptions 
     log(`${target.label}: ${path} is already pty-mcp ${VERSION}`);
     return base;
   }
-  if (previous !== undefined) await assertReplaceable(target, path, previous);
+  if (previous !== undefined) await assertReplaceable(target, path, previous, options.openDaemon);
 
   const build = await chooseBuild(probe, names, options.releaseDir);
   log(`${target.label}: ${probe.uname} needs pty-mcp-${build.name}; uploading ${build.source}`);
@@ -162,7 +173,7 @@ export async function deployBinary(target: DeployTarget, options: DeployOptions 
  * A binary of another version whose daemon serves live sessions is replaced only if that daemon
  * still speaks a protocol version we know (the new binary's `client` then keeps reaching it).
  */
-async function assertReplaceable(target: DeployTarget, path: string, previous: string): Promise<void> {
+async function assertReplaceable(target: DeployTarget, path: string, previous: string, openDaemon: DeployOptions["openDaemon"]): Promise<void> {
   const r = await exec(target.client, `${shellQuote(path)} sessions --json`);
   let live = 0;
   try {
@@ -173,9 +184,9 @@ async function assertReplaceable(target: DeployTarget, path: string, previous: s
     return; // An old binary without `sessions --json`: it has no daemon of ours to protect.
   }
   if (live === 0) return;
-  let client: DaemonClient | undefined;
+  let client: DaemonHandle | undefined;
   try {
-    client = await openRemoteDaemon(target, path);
+    client = await openDaemon(target, path);
     if (!PROTOCOL_VERSIONS.includes(client.hello.version)) throw new Error(`it speaks protocol ${client.hello.version}`);
   } catch (err) {
     throw deployFailed(
@@ -185,19 +196,6 @@ async function assertReplaceable(target: DeployTarget, path: string, previous: s
     );
   } finally {
     client?.close();
-  }
-}
-
-/** `pty-mcp client` at `path` over an exec channel, with the daemon's hello done. */
-export async function openRemoteDaemon(target: DeployTarget, path: string): Promise<DaemonClient> {
-  const channel = await execChannel(target.client, `${shellQuote(path)} client`);
-  let stderr = "";
-  const stream = channelStream(channel, (text) => (stderr = (stderr + text).slice(-2000)));
-  try {
-    return await DaemonClient.handshake(stream, { client: `pty-mcp ${VERSION} (remote)`, describe: `the pty-mcp daemon on ${target.label}` });
-  } catch (err) {
-    if (stderr.trim() && err instanceof PtyError) throw new PtyError(err.code, `${err.message} Its stderr: ${stderr.trim()}`, err.retryable, { cause: err });
-    throw err;
   }
 }
 

@@ -1,7 +1,6 @@
 // Running commands and moving files on a remote host over an authenticated SSH connection
 // (ssh2 exec channels and SFTP). The only place src/deploy touches ssh2.
 import type { Client, ClientChannel, SFTPWrapper } from "ssh2";
-import type { ByteStream } from "../daemon/client.ts";
 
 export interface ExecResult {
   code: number | null;
@@ -56,26 +55,4 @@ export function sftpWriteFile(sftp: SFTPWrapper, remotePath: string, data: Uint8
     stream.once("close", () => resolve());
     stream.end(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   });
-}
-
-/** An exec channel as the daemon protocol's ByteStream; the remote's stderr goes to `stderr` (for messages). */
-export function channelStream(channel: ClientChannel, stderr: (text: string) => void = () => undefined): ByteStream {
-  let closed = false;
-  channel.stderr.on("data", (chunk: Buffer) => stderr(chunk.toString("utf8")));
-  return {
-    write: (bytes) => {
-      if (!closed) channel.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    },
-    end: () => {
-      if (closed) return;
-      channel.end();
-      channel.close();
-    },
-    onData: (listener) => channel.on("data", (chunk: Buffer) => listener(chunk)),
-    onClose: (listener) =>
-      channel.once("close", () => {
-        closed = true;
-        listener();
-      }),
-  };
 }

@@ -1,8 +1,10 @@
 // create_local_session's work: the argv from `command`/`args`, the PTY, the session.
 import { PtyError } from "../errors.ts";
-import type { OutputSink } from "../record/sink.ts";
+import type { LocalDescription } from "../session/description.ts";
+import { openSession } from "../session/open-session.ts";
 import type { SessionRegistry } from "../session/registry.ts";
-import { Session } from "../session/session.ts";
+import type { Session } from "../session/session.ts";
+import type { OutputSink } from "../session/sink.ts";
 import { splitCommandLine } from "./command-line.ts";
 import { LocalTransport } from "./local-transport.ts";
 import { instrumentShell } from "./shell-integration.ts";
@@ -16,7 +18,8 @@ export interface OpenLocalOptions {
   cols: number;
   rows: number;
   autoPager?: boolean;
-  sinks: OutputSink[];
+  /** Opened once the program runs (see openSession). */
+  sinks?: () => OutputSink[];
   /** Hook bash/zsh for exact completion and exit codes (default true). */
   shellIntegration?: boolean;
   /** Hosted by the daemon (SPEC §5). */
@@ -43,37 +46,29 @@ export function commandArgv(command: string | undefined, args: string[] | undefi
   return [...split.words, ...(args ?? [])];
 }
 
-export function openLocalSession(registry: SessionRegistry, options: OpenLocalOptions): Session {
-  registry.assertCapacity();
-  const argv = commandArgv(options.command, options.args);
-  const hooked = options.shellIntegration === false ? undefined : instrumentShell(argv, options.env);
-  let transport: LocalTransport;
-  try {
-    transport = new LocalTransport({
-      argv: hooked?.argv ?? argv,
-      cwd: options.cwd,
-      env: { ...options.env, ...hooked?.env },
-      cols: options.cols,
-      rows: options.rows,
-    });
-  } catch (err) {
-    hooked?.cleanup();
-    for (const sink of options.sinks) void sink.close();
-    throw err;
-  }
-  if (hooked) transport.onExit(() => hooked.cleanup());
-  const target = options.command?.trim() ? [options.command.trim(), ...(options.args ?? [])].join(" ") : argv.join(" ");
-  const session = new Session({
-    id: registry.newId("local"),
-    type: "local",
-    target,
+export async function openLocalSession(registry: SessionRegistry, options: OpenLocalOptions): Promise<Session> {
+  const { session } = await openSession(registry, {
+    open: () => {
+      const argv = commandArgv(options.command, options.args);
+      const hooked = options.shellIntegration === false ? undefined : instrumentShell(argv, options.env);
+      let transport: LocalTransport;
+      try {
+        transport = new LocalTransport({ argv: hooked?.argv ?? argv, cwd: options.cwd, env: { ...options.env, ...hooked?.env }, cols: options.cols, rows: options.rows });
+      } catch (err) {
+        hooked?.cleanup();
+        throw err;
+      }
+      if (hooked) transport.onExit(() => hooked.cleanup());
+      const target = options.command?.trim() ? [options.command.trim(), ...(options.args ?? [])].join(" ") : argv.join(" ");
+      const description: LocalDescription = { type: "local", target, pid: transport.pid };
+      if (hooked) description.shell = hooked.shell;
+      return { transport, description };
+    },
+    sinks: options.sinks,
     name: options.name,
-    transport,
     size: { cols: options.cols, rows: options.rows },
     autoPager: options.autoPager,
     persistent: options.persistent,
-    sinks: options.sinks,
-    details: { pid: transport.pid, ...(hooked ? { shell: hooked.shell } : {}) },
   });
-  return registry.add(session);
+  return session;
 }

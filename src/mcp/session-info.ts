@@ -1,5 +1,6 @@
 // get_session_state / list_sessions view of a session (SPEC §3).
 import { z } from "zod";
+import { describedFacts } from "../session/description.ts";
 import type { Session } from "../session/session.ts";
 
 export const sessionStateShape = z.looseObject({
@@ -49,8 +50,11 @@ export function sessionState(session: Session): SessionStateInfo {
     persistent: session.persistent,
     auto_pager: session.autoPager,
     shell_integration: session.shellIntegration.active,
-    ...session.details,
+    ...describedFacts(session.description),
   };
+  // A link that can drop and come back (a remote daemon): whether it is up now.
+  const connected = session.transport.capabilities?.connected;
+  if (connected) info.connected = connected();
   if (session.name) info.name = session.name;
   const exit = session.exit;
   if (exit) {

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { Progress } from "../session/session.ts";
+import type { Progress } from "../session/wait-for.ts";
 import type { SessionRegistry } from "../session/registry.ts";
 
 export interface ToolAnnotations {

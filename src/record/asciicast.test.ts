@@ -2,8 +2,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PtyError } from "../errors";
-import { AsciicastWriter } from "./asciicast";
+import { PtyError } from "../errors.ts";
+import { AsciicastWriter } from "./asciicast.ts";
 
 const dirs: string[] = [];
 afterEach(() => {

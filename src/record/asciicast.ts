@@ -10,8 +10,8 @@
  * recorded (it may be a secret). The file is created 0600, never through a symlink.
  */
 import { closeSync, constants, fchmodSync, openSync, write } from "node:fs";
-import { PtyError, errorMessage } from "../errors";
-import type { OutputSink } from "./sink";
+import { PtyError, errorMessage } from "../errors.ts";
+import type { OutputSink } from "../session/sink.ts";
 
 export interface AsciicastOptions {
   cols: number;

@@ -12,7 +12,7 @@ import { dirname } from "node:path";
 import { promisify } from "node:util";
 import { PtyError, errorMessage } from "../errors.ts";
 import { cleanText } from "../terminal/ansi.ts";
-import type { OutputSink } from "./sink.ts";
+import type { OutputSink } from "../session/sink.ts";
 
 export interface LogFileOptions {
   path: string;

@@ -4,7 +4,7 @@ import { heldSecrets } from "../secrets/held-secrets.ts";
 import { redactingSink } from "../secrets/redacting-sink.ts";
 import { AsciicastWriter } from "./asciicast.ts";
 import { LogFile, MIN_LOG_ROTATE_BYTES } from "./log-file.ts";
-import type { OutputSink } from "./sink.ts";
+import type { OutputSink } from "../session/sink.ts";
 
 export interface SinkOptions {
   log_file?: string;

@@ -17,8 +17,8 @@
  */
 import { sessionEnvironment } from "../child-env.ts";
 import { readFileSync } from "node:fs";
-import { type Env, readConfigFile } from "../config-file";
-import { PtyError, errorMessage } from "../errors";
+import { type Env, readConfigFile } from "../config-file.ts";
+import { PtyError, errorMessage } from "../errors.ts";
 
 export interface AskSecretOptions {
   prompt: string;

@@ -1,5 +1,5 @@
-import type { OutputSink } from "../record/sink";
-import type { SecretRedactor } from "./secret-redactor";
+import type { OutputSink } from "../session/sink.ts";
+import type { SecretRedactor } from "./secret-redactor.ts";
 
 /**
  * Wraps a recording or log sink so that held secrets never reach it, even when

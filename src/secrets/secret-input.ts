@@ -12,10 +12,10 @@
  *    and audit entries) from the moment it exists until the session is closed; our
  *    own buffers are zeroed once it is typed. The input event carries no data.
  */
-import { PtyError } from "../errors";
-import type { Session } from "../session/session";
-import { askSecret } from "./ask-secret";
-import { heldSecrets } from "./held-secrets";
+import { PtyError } from "../errors.ts";
+import type { Session } from "../session/session.ts";
+import { askSecret } from "./ask-secret.ts";
+import { heldSecrets } from "./held-secrets.ts";
 
 /** Output must stay quiet this long at a password prompt before a secret is typed (consoles turn echo off late). */
 export const SECRET_SETTLE_MS = 300;

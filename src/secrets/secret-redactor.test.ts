@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import type { OutputSink } from "../record/sink";
-import { redactingSink } from "./redacting-sink";
-import { SecretRedactor } from "./secret-redactor";
+import type { OutputSink } from "../session/sink.ts";
+import { redactingSink } from "./redacting-sink.ts";
+import { SecretRedactor } from "./secret-redactor.ts";
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const text = (data: Uint8Array): string => new TextDecoder().decode(data);

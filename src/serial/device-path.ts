@@ -1,5 +1,5 @@
 import { readFileSync, realpathSync, statSync, type Stats } from "node:fs";
-import { PtyError } from "../errors";
+import { PtyError } from "../errors.ts";
 
 /**
  * The device path rules of SPEC §2 create_serial_session: the path given AND the

@@ -1,7 +1,7 @@
 import { dlopen, FFIType, read, type Pointer } from "bun:ffi";
-import { darwinTermios } from "./termios-darwin";
-import { linuxTermios } from "./termios-linux";
-import { decodeTermios, encodeTermios, type Termios, type TermiosTable } from "./termios";
+import { darwinTermios } from "./termios-darwin.ts";
+import { linuxTermios } from "./termios-linux.ts";
+import { decodeTermios, encodeTermios, type Termios, type TermiosTable } from "./termios.ts";
 
 /** The termios table of the OS we run on; undefined where serial is not supported (Windows). */
 export function currentTermiosTable(): TermiosTable | undefined {

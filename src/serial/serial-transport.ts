@@ -1,8 +1,8 @@
 import { close as closeCallback, constants, openSync, readdirSync, readFileSync, readlinkSync, write as writeCallback } from "node:fs";
-import { PtyError } from "../errors";
-import { Emitter, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport";
-import { checkDevicePath, permissionDenied } from "./device-path";
-import { Libc, LibcError } from "./libc";
+import { PtyError } from "../errors.ts";
+import { Emitter, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport.ts";
+import { checkDevicePath, permissionDenied } from "./device-path.ts";
+import { Libc, LibcError } from "./libc.ts";
 import {
   applySettings,
   baudRateOf,
@@ -12,7 +12,7 @@ import {
   speedFor,
   supportedBaudRates,
   type SerialSettings,
-} from "./termios";
+} from "./termios.ts";
 
 export interface SerialOpenOptions extends Partial<SerialSettings> {
   /** Device path under /dev/ (symlinks allowed when they resolve under /dev/ too). */

@@ -1,4 +1,4 @@
-import type { TermiosTable } from "./termios";
+import type { TermiosTable } from "./termios.ts";
 
 /**
  * macOS termios ABI (x86_64 and arm64): values from <sys/termios.h> and

@@ -1,4 +1,4 @@
-import type { TermiosTable } from "./termios";
+import type { TermiosTable } from "./termios.ts";
 
 /**
  * Linux termios ABI for x86_64 and aarch64, glibc and musl (identical there):

@@ -37,7 +37,7 @@ class ScriptedShell implements Transport {
 
 const sessions: Session[] = [];
 function open(shell: ScriptedShell): Session {
-  const session = new Session({ id: "ssh-test", type: "ssh", target: "t", transport: shell, size: { cols: 80, rows: 24 } });
+  const session = new Session({ id: "ssh-test", description: { type: "ssh", target: "t", auth_method: "none", host_key: { fingerprint: "SHA256:test", key_type: "ssh-ed25519" } }, transport: shell, size: { cols: 80, rows: 24 } });
   sessions.push(session);
   return session;
 }

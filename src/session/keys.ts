@@ -2,6 +2,7 @@
 // or an action of the medium (a serial BREAK, modem lines).
 // Reference: xterm ctlseqs "PC-Style Function Keys".
 import { PtyError } from "../errors.ts";
+import type { TransportCapabilities } from "./transport.ts";
 
 export type KeyAction =
   | { kind: "bytes"; bytes: string }
@@ -94,4 +95,19 @@ export function resolveKey(key: string): KeyAction {
   const altNamed = /^alt\+(.+)$/.exec(name);
   if (altNamed && NAMED[altNamed[1]!] !== undefined) return { kind: "bytes", bytes: `\x1b${NAMED[altNamed[1]!]}` };
   throw new PtyError("INVALID_ARGUMENT", `Unknown key "${key}". Valid keys: ${KEY_NAMES.join(", ")}. To type text, use send_input.`);
+}
+
+/**
+ * The medium's action for a BREAK or modem-line key, checked against what the transport can do
+ * (`what`, e.g. "session local-1 is local", names the session in the refusal).
+ */
+export function lineAction(action: Exclude<KeyAction, { kind: "bytes" }>, key: string, caps: TransportCapabilities | undefined, what: string): () => Promise<void> {
+  if (action.kind === "break") {
+    if (!caps?.sendBreak) throw new PtyError("INVALID_ARGUMENT", `"break" is a serial BREAK; ${what}. Use ctrl+c to interrupt a program.`);
+    const sendBreak = caps.sendBreak.bind(caps);
+    return () => sendBreak();
+  }
+  if (!caps?.setModemLines) throw new PtyError("INVALID_ARGUMENT", `"${key}" sets a serial modem line; ${what}.`);
+  const setModemLines = caps.setModemLines.bind(caps);
+  return () => setModemLines(action.lines);
 }

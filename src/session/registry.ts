@@ -2,7 +2,8 @@
 import { randomBytes } from "node:crypto";
 import { PtyError } from "../errors.ts";
 import { Emitter } from "./transport.ts";
-import type { InputHook, Session, SessionType } from "./session.ts";
+import type { SessionType } from "./description.ts";
+import type { InputHook, Session } from "./session.ts";
 
 export const MAX_LIVE_SESSIONS = 50;
 /** Ended sessions kept readable beyond this many are dropped, oldest first. */

@@ -27,7 +27,7 @@ class HandTerminal implements Transport {
 }
 
 function session(t: HandTerminal): Session {
-  return new Session({ id: "t-1", type: "local", target: "hand", transport: t, size: { cols: 80, rows: 24 } });
+  return new Session({ id: "t-1", description: { type: "local", target: "hand" }, transport: t, size: { cols: 80, rows: 24 } });
 }
 
 describe("send_input + wait_for and the echo", () => {

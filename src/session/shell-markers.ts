@@ -65,3 +65,43 @@ function parseBody(body: string, cursor: number): ShellMarker | undefined {
   if (kind === "D" && params[0] !== undefined && /^\d+$/.test(params[0])) marker.exitCode = Number(params[0]);
   return marker;
 }
+
+/** What the markers said so far; `active` once a hooked prompt was drawn. */
+export class ShellState {
+  active = false;
+  phase: "unknown" | "prompt" | "command" | "finished" = "unknown";
+  prompts = 0;
+  commandEnds = 0;
+  commandRunning = false;
+  lastExitCode: number | undefined;
+
+  /** True when the shell sits at its prompt (a B marker was the last). */
+  get atPrompt(): boolean {
+    return this.active && this.phase === "prompt";
+  }
+
+  note(marker: ShellMarker): void {
+    switch (marker.kind) {
+      case "B":
+        this.active = true;
+        this.phase = "prompt";
+        this.prompts++;
+        break;
+      case "C":
+        this.phase = "command";
+        this.commandRunning = true;
+        break;
+      case "D":
+        // A D without a C is an empty command line: no exit status to report.
+        if (this.commandRunning) {
+          this.lastExitCode = marker.exitCode;
+          this.commandEnds++;
+        }
+        this.commandRunning = false;
+        this.phase = "finished";
+        break;
+      case "A":
+        break;
+    }
+  }
+}

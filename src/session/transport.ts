@@ -1,3 +1,5 @@
+// The transport contract (STYLE.md §3). Data flows one way: a transport emits events (data, gap,
+// resized, exit) and the session listens; nothing below writes into a session.
 import type { ErrorCode } from "../errors.ts";
 
 /**
@@ -15,6 +17,18 @@ export interface Transport {
   onData(listener: (bytes: Uint8Array) => void): Disposable;
   /** Fires exactly once, when the program, connection or device is gone. */
   onExit(listener: (exit: TransportExit) => void): Disposable;
+  /**
+   * Output was lost before `cursor` (a mirror whose daemon dropped bytes it never sent): the
+   * session's cursors jump there. Only transports whose cursors are someone else's emit it.
+   */
+  onGap?(listener: (cursor: number) => void): Disposable;
+  /** The terminal was resized from elsewhere (a human attached to the daemon's session). */
+  onResized?(listener: (size: { cols: number; rows: number }) => void): Disposable;
+  /**
+   * Called once by the session after it subscribed: a transport that held events back until
+   * someone listens (the daemon's attach reply races its first output) delivers them now.
+   */
+  resume?(): void;
   /** Optional extras: a transport implements what its medium has. */
   readonly capabilities?: TransportCapabilities;
 }
@@ -37,6 +51,18 @@ export interface TransportCapabilities {
   setModemLines?(lines: { dtr?: boolean; rts?: boolean }): Promise<void>;
   /** Deliver a signal to the foreground program (local). */
   signal?(name: string): void;
+  /**
+   * A link that can drop and come back on its own (a remote daemon over SSH): whether it is up
+   * now. Asking may start a reconnect when it is down.
+   */
+  connected?(): boolean;
+}
+
+/** How a transport ended, in words for messages. */
+export function describeExit(exit: TransportExit): string {
+  if (exit.reason) return exit.reason;
+  if (exit.signal) return `killed by ${exit.signal}`;
+  return `exit code ${exit.code}`;
 }
 
 /** A tiny listener set used by transports to implement onData/onExit. */

@@ -2,8 +2,8 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PtyError } from "../errors";
-import { globMatch, hostMatches, parseJumpSpec, resolveSshConfig, type ResolveOptions } from "./config";
+import { PtyError } from "../errors.ts";
+import { globMatch, hostMatches, parseJumpSpec, resolveSshConfig, type ResolveOptions } from "./config.ts";
 
 let home: string;
 let opts: ResolveOptions;

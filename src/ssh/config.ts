@@ -12,7 +12,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
 import { isAbsolute, join } from "node:path";
 import SSHConfig, { LineType, type Line } from "ssh-config";
-import { PtyError } from "../errors";
+import { PtyError } from "../errors.ts";
 
 /** Everything the transport needs to reach one host (one hop). */
 export interface SshTarget {

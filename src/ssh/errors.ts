@@ -3,7 +3,7 @@
  * client-authentication, protocol; `err.code`: ECONNREFUSED, ENOTFOUND, …)
  * turned into our codes with messages that say what to do next.
  */
-import { PtyError } from "../errors";
+import { PtyError } from "../errors.ts";
 
 export interface HopLabel {
   /** `user@host:port` as the user would recognise it (alias included when it differs). */

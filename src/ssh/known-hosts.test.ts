@@ -4,7 +4,7 @@ import { createHash, createHmac } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { appendKnownHost, checkHostKey, fingerprintSha256, formatKnownHostsLine, keyTypeOfBlob, knownHostsName, knownKeyTypes, loadKnownHosts, parseKnownHosts } from "./known-hosts";
+import { appendKnownHost, checkHostKey, fingerprintSha256, formatKnownHostsLine, keyTypeOfBlob, knownHostsName, knownKeyTypes, loadKnownHosts, parseKnownHosts } from "./known-hosts.ts";
 
 /** A syntactically valid key blob: string type, string payload. */
 function blob(type: string, payload: string): Buffer {

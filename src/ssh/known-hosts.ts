@@ -9,7 +9,7 @@
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { hostMatches } from "./config";
+import { hostMatches } from "./config.ts";
 
 export interface KnownHostEntry {
   file: string;

@@ -8,29 +8,17 @@
  * the first onExit listener is delivered to it too, so nothing is lost
  * between connect and the session core subscribing.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import type { Duplex } from "node:stream";
-import type { Client, AnyAuthMethod, AuthenticationType, ClientChannel, ConnectConfig, IdentityCallback, ParsedKey, Prompt, ServerHostKeyAlgorithm } from "ssh2";
-import { PtyError } from "../errors";
-import { Emitter, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport";
-import { resolveSshConfig, type SshTarget } from "./config";
-import { mapConnectError, type HopLabel } from "./errors";
-import { appendKnownHost, checkHostKey, fingerprintSha256, keyTypeOfBlob, knownKeyTypes, loadKnownHosts } from "./known-hosts";
-
-// ssh2 (pure-JS crypto) is loaded on the first connection, not at server start: it is ~30 ms of a
-// cold start that sessions without SSH never need.
-type Ssh2 = typeof import("ssh2");
-let ssh2: Ssh2 | undefined;
-async function loadSsh2(): Promise<Ssh2> {
-  const m = (await import("ssh2")) as unknown as Ssh2 & { default?: Ssh2 };
-  const loaded: Ssh2 = ssh2 ?? (m.default?.Client ? m.default : m);
-  ssh2 = loaded;
-  return loaded;
-}
-function lib(): Ssh2 {
-  if (!ssh2) throw new Error("ssh2 used before loadSsh2()");
-  return ssh2;
-}
+import type { Client, AnyAuthMethod, AuthenticationType, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from "ssh2";
+import { PtyError } from "../errors.ts";
+import { Emitter, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport.ts";
+import { authSteps, type AuthStep } from "./auth.ts";
+import { resolveSshConfig, type SshTarget } from "./config.ts";
+import { mapConnectError, type HopLabel } from "./errors.ts";
+import { appendKnownHost, checkHostKey, fingerprintSha256, keyTypeOfBlob, knownKeyTypes, loadKnownHosts } from "./known-hosts.ts";
+import { labelOf, SshShell, type HostKeyInfo, type SshTransport } from "./ssh-shell.ts";
+import { lib, loadSsh2 } from "./ssh2.ts";
 
 export interface SshSessionOptions {
   host: string;
@@ -62,25 +50,7 @@ export interface SshSessionOptions {
   defaultKeepaliveMs?: number;
 }
 
-export interface HostKeyInfo {
-  fingerprint: string;
-  key_type: string;
-}
-
-/** A connected SSH session: the Transport plus what the tool reports. */
-export interface SshTransport extends Transport {
-  /** `user@hostname:port` of the final hop. */
-  readonly target: string;
-  readonly hostKey: HostKeyInfo;
-  /** How the final hop authenticated (e.g. `publickey (agent)`). */
-  readonly authMethod: string;
-  /**
-   * The account's login shell ($SHELL as sshd sets it), read with `echo "$SHELL"` on an exec
-   * channel of the same connection: what shell integration may type its hook into. Undefined
-   * when that fails, prints no path, or takes longer than `timeoutMs`.
-   */
-  loginShell(timeoutMs: number): Promise<string | undefined>;
-}
+export type { HostKeyInfo, SshTransport } from "./ssh-shell.ts";
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
 const DEFAULT_KEEPALIVE_MS = 15_000;
@@ -165,11 +135,6 @@ interface Connected {
   authMethod: string;
 }
 
-function labelOf(hop: SshTarget): string {
-  const name = hop.alias === hop.hostname ? hop.hostname : `${hop.alias} (${hop.hostname})`;
-  return `${hop.user}@${name}:${hop.port}`;
-}
-
 function hopLabel(hop: SshTarget, via: string | undefined): HopLabel {
   return { label: via === undefined ? labelOf(hop) : `${labelOf(hop)} via ${via}`, host: hop.hostname, port: hop.port };
 }
@@ -203,13 +168,6 @@ function preferredHostKeyAlgorithms(knownTypes: readonly string[]): ServerHostKe
     for (const a of algs) if (!first.includes(a)) first.push(a);
   }
   return [...first, ...all.filter((a) => !first.includes(a))];
-}
-
-interface AuthStep {
-  /** Shown in SSH_AUTH_FAILED's "tried" list; never contains a secret. */
-  label: string;
-  type: AuthenticationType;
-  make(username: string): AnyAuthMethod | Promise<AnyAuthMethod | undefined> | undefined;
 }
 
 async function connectHop(hop: SshTarget, sock: Duplex | undefined, options: Omit<SshSessionOptions, "cols" | "rows">, isFinal: boolean, via: string | undefined): Promise<Connected> {
@@ -361,130 +319,6 @@ async function connectHop(hop: SshTarget, sock: Duplex | undefined, options: Omi
   });
 }
 
-/** Auth in OpenSSH's order; secrets only flow into ssh2, never into labels. */
-function authSteps(hop: SshTarget, options: Omit<SshSessionOptions, "cols" | "rows">, isFinal: boolean, skipped: string[]): AuthStep[] {
-  const steps: AuthStep[] = [];
-  const agentSocket = hop.identityAgent ?? process.env.SSH_AUTH_SOCK;
-  if (hop.pubkeyAuthentication && agentSocket !== undefined && agentSocket !== "none" && agentSocket.length > 0 && existsSync(agentSocket)) {
-    const filter = hop.identitiesOnly ? publicKeysOf(hop.identityFiles) : undefined;
-    steps.push({
-      label: "publickey (agent)",
-      type: "agent",
-      make: (username) => ({ type: "agent", username, agent: filter === undefined ? agentSocket : filteredAgent(agentSocket, filter) }),
-    });
-  }
-  if (hop.pubkeyAuthentication) {
-    for (const file of hop.identityFiles) {
-      if (!existsSync(file)) continue;
-      steps.push({
-        label: `publickey (${file})`,
-        type: "publickey",
-        make: (username) =>
-          loadIdentity(file, options).then((loaded) => {
-            if ("skip" in loaded) {
-              skipped.push(`${file} (${loaded.skip})`);
-              return undefined;
-            }
-            return { type: "publickey", username, key: loaded.key };
-          }),
-      });
-    }
-  }
-  // A password is for the destination; jump hosts authenticate with keys (as `ssh -J` does non-interactively).
-  const password = isFinal ? options.password : undefined;
-  if (password !== undefined) {
-    if (hop.passwordAuthentication) steps.push({ label: "password", type: "password", make: (username) => ({ type: "password", username, password }) });
-    if (hop.kbdInteractiveAuthentication)
-      steps.push({
-        label: "keyboard-interactive",
-        type: "keyboard-interactive",
-        make: (username) => ({
-          type: "keyboard-interactive",
-          username,
-          prompt: (_name: string, _instructions: string, _lang: string, prompts: Prompt[], finish: (answers: string[]) => void) => {
-            // Answer echo-off prompts (the password question) with the password, others empty.
-            finish(prompts.map((p) => (p.echo === true ? "" : password)));
-          },
-        }),
-      });
-  }
-  return steps;
-}
-
-async function loadIdentity(file: string, options: Omit<SshSessionOptions, "cols" | "rows">): Promise<{ key: ParsedKey } | { skip: string }> {
-  let data: Buffer;
-  try {
-    data = readFileSync(file);
-  } catch (err) {
-    return { skip: `unreadable: ${(err as NodeJS.ErrnoException).code ?? "error"}` };
-  }
-  const plain = lib().utils.parseKey(data);
-  if (!(plain instanceof Error)) return plain.isPrivateKey() ? { key: plain } : { skip: "not a private key" };
-  if (!/encrypted|passphrase/i.test(plain.message)) return { skip: "unsupported key format" };
-  let passphrase = options.passphrase;
-  if (passphrase === undefined && options.askPassphrase !== undefined) {
-    try {
-      passphrase = await options.askPassphrase(file);
-    } catch (err) {
-      // Say why the human was not asked (no dialog, cancelled, timed out); the message holds no secret.
-      const why = (err instanceof Error ? err.message : String(err)).split(/(?<=\.) /)[0] ?? "";
-      return { skip: `encrypted, asking for the passphrase failed: ${why.replace(/\.$/, "")}` };
-    }
-  }
-  if (passphrase === undefined) return { skip: "encrypted, no passphrase given" };
-  const key = lib().utils.parseKey(data, passphrase);
-  // ssh2 reports a wrong passphrase as a decrypt/parse error; never echo the passphrase.
-  if (key instanceof Error) return { skip: "encrypted, passphrase did not decrypt it" };
-  return { key };
-}
-
-function publicKeysOf(files: readonly string[]): Buffer[] {
-  const keys: Buffer[] = [];
-  for (const file of files) {
-    for (const candidate of [`${file}.pub`, file]) {
-      try {
-        const parsed = lib().utils.parseKey(readFileSync(candidate));
-        if (!(parsed instanceof Error)) {
-          keys.push(parsed.getPublicSSH());
-          break;
-        }
-      } catch {
-        // Missing file: next candidate.
-      }
-    }
-  }
-  return keys;
-}
-
-/** `IdentitiesOnly yes`: offer only the agent keys that match the configured identity files (ssh_config(5)). */
-function filteredAgent(socketPath: string, allowed: Buffer[]) {
-  const FilteredAgent = filteredAgentClass();
-  return new FilteredAgent(socketPath, allowed);
-}
-
-let filteredAgentClassCache: ReturnType<typeof makeFilteredAgentClass> | undefined;
-function filteredAgentClass() {
-  filteredAgentClassCache ??= makeFilteredAgentClass(lib());
-  return filteredAgentClassCache;
-}
-
-function makeFilteredAgentClass({ OpenSSHAgent }: Ssh2) {
-  return class FilteredAgent extends OpenSSHAgent {
-  readonly #allowed: Buffer[];
-  constructor(socketPath: string, allowed: Buffer[]) {
-    super(socketPath);
-    this.#allowed = allowed;
-  }
-  override getIdentities(cb: IdentityCallback<ParsedKey>): void {
-    super.getIdentities((err, keys) => {
-      if (err || keys === undefined) return cb(err ?? new Error("agent returned no keys"));
-      const parsed = keys.filter((k): k is ParsedKey => "getPublicSSH" in k);
-      cb(undefined, parsed.filter((k) => this.#allowed.some((a) => a.equals(k.getPublicSSH()))));
-    });
-  }
-  };
-}
-
 function openChannel(client: Client, options: SshSessionOptions, target: SshTarget): Promise<ClientChannel> {
   const pty = { term: "xterm-256color", cols: options.cols, rows: options.rows, width: 0, height: 0 };
   return new Promise((resolve, reject) => {
@@ -499,151 +333,4 @@ function openChannel(client: Client, options: SshSessionOptions, target: SshTarg
     // The command string goes to the remote side as `ssh host command` sends it.
     else client.exec(options.command, { pty }, done);
   });
-}
-
-class SshShell implements SshTransport {
-  readonly target: string;
-  readonly hostKey: HostKeyInfo;
-  readonly authMethod: string;
-  readonly capabilities: TransportCapabilities;
-  readonly #channel: ClientChannel;
-  readonly #clients: Client[];
-  readonly #data = new Emitter<Uint8Array>();
-  readonly #exit = new Emitter<TransportExit>();
-  #pending: Uint8Array[] = [];
-  #exited: TransportExit | undefined;
-  #exitCode: number | null = null;
-  #exitSignal: string | null = null;
-  #closing: Promise<void> | undefined;
-  #exitWaiters: (() => void)[] = [];
-
-  constructor(channel: ClientChannel, clients: Client[], target: SshTarget, final: { hostKey: HostKeyInfo; authMethod: string }) {
-    this.#channel = channel;
-    this.#clients = clients;
-    this.target = `${target.user}@${target.hostname}:${target.port}`;
-    this.hostKey = final.hostKey;
-    this.authMethod = final.authMethod;
-    this.capabilities = {
-      signal: (name: string) => {
-        if (this.#exited === undefined) channel.signal(name.replace(/^SIG/, ""));
-      },
-    };
-    const deliver = (chunk: Buffer): void => {
-      const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      if (this.#data.size === 0) this.#pending.push(bytes);
-      else this.#data.emit(bytes);
-    };
-    channel.on("data", deliver);
-    channel.stderr.on("data", deliver);
-    channel.on("exit", (code: number | null, signal?: string) => {
-      // After our own close the server may or may not get to report the SIGHUP it sent the
-      // shell before the connection ends; a hang-up we asked for reports no status, always.
-      if (this.#closing !== undefined) return;
-      if (typeof code === "number") this.#exitCode = code;
-      if (typeof signal === "string") this.#exitSignal = signal;
-    });
-    channel.on("close", () => this.#finish(undefined));
-    const label = labelOf(target);
-    for (const client of clients) {
-      client.on("close", () => this.#finish(`connection to ${label} lost`));
-      client.on("error", (err: Error) => this.#finish(`connection to ${label} lost: ${err.message}`));
-    }
-  }
-
-  write(bytes: Uint8Array): Promise<void> {
-    if (this.#exited !== undefined || this.#closing !== undefined)
-      return Promise.reject(new PtyError("SESSION_CLOSED", `The SSH session to ${this.target} has ended. Create a new session with create_ssh_session.`));
-    return new Promise((resolve, reject) => {
-      this.#channel.write(Buffer.from(bytes), (err) => {
-        if (err) reject(new PtyError(this.#exited === undefined ? "WRITE_FAILED" : "SESSION_CLOSED", `Writing to ${this.target} failed: ${err.message}.`, false, { cause: err }));
-        else resolve();
-      });
-    });
-  }
-
-  resize(size: { cols: number; rows: number }): void {
-    if (this.#exited === undefined) this.#channel.setWindow(size.rows, size.cols, 0, 0);
-  }
-
-  loginShell(timeoutMs: number): Promise<string | undefined> {
-    const client = this.#clients.at(-1);
-    if (client === undefined || this.#exited !== undefined || this.#closing !== undefined) return Promise.resolve(undefined);
-    return new Promise((resolve) => {
-      let out = "";
-      let channel: ClientChannel | undefined;
-      const finish = (shell: string | undefined): void => {
-        clearTimeout(timer);
-        try {
-          channel?.close();
-        } catch {
-          // already closed
-        }
-        resolve(shell);
-      };
-      const timer = setTimeout(() => finish(undefined), timeoutMs);
-      client.exec('echo "$SHELL"', (err, ch) => {
-        if (err) {
-          finish(undefined);
-          return;
-        }
-        channel = ch;
-        ch.on("data", (chunk: Buffer) => {
-          if (out.length < 4096) out += chunk.toString("utf8");
-        });
-        ch.stderr.on("data", () => {});
-        // A chatty rc file may print first: the shell is the last line that is a path.
-        ch.on("close", () => finish(out.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.startsWith("/")).pop()));
-      });
-    });
-  }
-
-  close(): Promise<void> {
-    this.#closing ??= new Promise<void>((resolve) => {
-      if (this.#exited !== undefined) {
-        this.#endClients();
-        resolve();
-        return;
-      }
-      this.#exitWaiters.push(resolve);
-      this.#channel.close();
-      this.#endClients();
-      // If the peer never answers the close, the socket end above still emits client "close".
-    });
-    return this.#closing;
-  }
-
-  onData(listener: (bytes: Uint8Array) => void): Disposable {
-    const disposable = this.#data.on(listener);
-    if (this.#pending.length > 0) {
-      const pending = this.#pending;
-      this.#pending = [];
-      for (const chunk of pending) listener(chunk);
-    }
-    return disposable;
-  }
-
-  onExit(listener: (exit: TransportExit) => void): Disposable {
-    const exited = this.#exited;
-    if (exited !== undefined) {
-      queueMicrotask(() => listener(exited));
-      return { [Symbol.dispose]: () => {} };
-    }
-    return this.#exit.on(listener);
-  }
-
-  #finish(reason: string | undefined): void {
-    if (this.#exited !== undefined) return;
-    const gotStatus = this.#exitCode !== null || this.#exitSignal !== null;
-    const exit: TransportExit = { code: this.#exitCode, signal: this.#exitSignal };
-    if (!gotStatus && reason !== undefined) exit.reason = reason;
-    else if (!gotStatus && this.#closing === undefined) exit.reason = "the server closed the channel without an exit status";
-    this.#exited = exit;
-    this.#endClients();
-    this.#exit.emit(exit);
-    for (const waiter of this.#exitWaiters.splice(0)) waiter();
-  }
-
-  #endClients(): void {
-    for (const client of [...this.#clients].reverse()) client.end();
-  }
 }

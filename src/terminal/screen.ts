@@ -6,8 +6,14 @@
 // therefore never waits for the emulator. If the buffer dropped bytes the screen never saw,
 // the screen restarts from what the buffer still holds (full-screen programs redraw).
 import type { Terminal as XTerm } from "@xterm/headless";
-import type { OutputBuffer } from "../session/output-buffer.ts";
 import { serializeScreen } from "./serialize.ts";
+
+/** The byte history the screen is fed from (the session's OutputBuffer): absolute cursors, oldest held first. */
+export interface ScreenSource {
+  readonly start: number;
+  readonly end: number;
+  read(from: number, maxBytes?: number): { bytes: Uint8Array; from: number; to: number };
+}
 
 // The emulator is loaded on first use, not at server start: importing it costs ~20 ms of a cold
 // start, and many sessions never have their screen read.
@@ -42,9 +48,9 @@ export class Screen {
   #reply: ((answer: string) => void) | undefined;
   /** Output up to here was parsed once: after a restart, queries in it were answered already. */
   #answeredTo: number;
-  readonly #buffer: OutputBuffer;
+  readonly #buffer: ScreenSource;
 
-  constructor(buffer: OutputBuffer, size: { cols: number; rows: number }) {
+  constructor(buffer: ScreenSource, size: { cols: number; rows: number }) {
     this.#buffer = buffer;
     this.#fedTo = buffer.end;
     this.#answeredTo = buffer.end;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { createPersistentLocal, reattachPersistent } from "../../daemon/mirror.ts";
+import { createPersistentLocal, reattachPersistent } from "../../persistent/local-link.ts";
 import { openLocalSession } from "../../local/open-local.ts";
 import { buildSinks } from "../../record/sinks.ts";
 import type { Session } from "../../session/session.ts";
@@ -51,7 +51,7 @@ export const createLocalSession = defineTool({
     }
     const cols = input.cols ?? DEFAULT_COLS;
     if (input.persistent) {
-      const { session } = await createPersistentLocal(sessions, {
+      const session = await createPersistentLocal(sessions, {
         command: input.command,
         args: input.args,
         cwd: input.cwd,
@@ -69,7 +69,7 @@ export const createLocalSession = defineTool({
       return persistentResult(session);
     }
     const rows = input.rows ?? DEFAULT_ROWS;
-    const session = openLocalSession(sessions, {
+    const session = await openLocalSession(sessions, {
       command: input.command,
       args: input.args,
       cwd: input.cwd,
@@ -79,9 +79,9 @@ export const createLocalSession = defineTool({
       rows,
       autoPager: input.auto_pager,
       shellIntegration: input.shell_integration,
-      sinks: buildSinks({ ...input, cols, rows }),
+      sinks: () => buildSinks({ ...input, cols, rows }),
     });
-    const result = { session_id: session.id, type: "local" as const, target: session.target, cols, rows, pid: session.details.pid as number };
+    const result = { session_id: session.id, type: "local" as const, target: session.target, cols, rows, pid: localPid(session) as number };
     return input.name ? { ...result, name: input.name } : result;
   },
 });
@@ -113,7 +113,12 @@ function persistentResult(session: Session) {
     is_alive: session.isAlive,
   };
   if (session.name) result.name = session.name;
-  if (typeof session.details.pid === "number") result.pid = session.details.pid;
+  const pid = localPid(session);
+  if (pid !== undefined) result.pid = pid;
   if (session.exit) result.exit_code = session.exit.code;
   return result;
+}
+
+function localPid(session: Session): number | undefined {
+  return session.description.type === "local" ? session.description.pid : undefined;
 }

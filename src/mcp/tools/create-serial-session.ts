@@ -92,7 +92,7 @@ export const createSerialSession = defineTool({
       cols,
       rows,
       autoPager: input.auto_pager,
-      sinks: buildSinks(input),
+      sinks: () => buildSinks(input),
     });
     const result: z.input<typeof output> = { session_id: session.id, type: "serial", target: session.target, settings, line_ending: session.lineEnding, cols, rows };
     if (input.name) result.name = input.name;

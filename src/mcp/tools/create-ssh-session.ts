@@ -2,7 +2,7 @@ import { z } from "zod";
 import { PtyError } from "../../errors.ts";
 import { buildSinks } from "../../record/sinks.ts";
 import { openSshSession, type SshConnectOptions } from "../../ssh/open-ssh.ts";
-import { openPersistentSsh, reattachPersistentSsh, type RemoteFacts } from "../../ssh/remote-daemon.ts";
+import { openPersistentSsh, reattachPersistentSsh, type RemoteFacts } from "../../persistent/ssh-link.ts";
 import type { Session } from "../../session/session.ts";
 import { bool, createCommon, DEFAULT_COLS, DEFAULT_ROWS, int, num } from "../params.ts";
 import { defineTool } from "../tool.ts";
@@ -107,7 +107,7 @@ export const createSshSession = defineTool({
       rows,
       autoPager: input.auto_pager,
       shellIntegration: input.shell_integration,
-      sinks: buildSinks({ log_file: input.log_file, log_max_size: input.log_max_size, log_max_files: input.log_max_files, record: input.record, cols, rows }),
+      sinks: () => buildSinks({ log_file: input.log_file, log_max_size: input.log_max_size, log_max_files: input.log_max_files, record: input.record, cols, rows }),
       signal,
     });
     const result: z.input<typeof output> = {
@@ -162,7 +162,7 @@ function persistentResult(session: Session, facts: RemoteFacts): z.input<typeof 
     auth_method: facts.authMethod,
     host_key: { ...facts.hostKey },
     persistent: true,
-    connected: session.details.connected === true,
+    connected: session.transport.capabilities?.connected?.() === true,
     remote_path: facts.remotePath,
   };
   if (session.name) result.name = session.name;

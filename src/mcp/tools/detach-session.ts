@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { detachMirror, isMirror } from "../../daemon/mirror.ts";
+import { detachMirror, isMirror } from "../../persistent/mirror.ts";
 import { PtyError } from "../../errors.ts";
 import { sessionId } from "../params.ts";
 import { defineTool } from "../tool.ts";

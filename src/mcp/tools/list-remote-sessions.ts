@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { listDaemonSessions } from "../../daemon/mirror.ts";
+import { listDaemonSessions } from "../../persistent/local-link.ts";
 import type { SessionInfo } from "../../daemon/protocol.ts";
-import { remoteLink } from "../../ssh/remote-daemon.ts";
+import { remoteLink } from "../../persistent/ssh-link.ts";
 import { int } from "../params.ts";
 import { defineTool } from "../tool.ts";
 

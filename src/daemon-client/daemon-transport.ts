@@ -1,19 +1,12 @@
 // A Transport over a daemon attachment: the MCP server mirrors a persistent session in an
 // ordinary `Session`, so every tool works alike on persistent and in-process sessions. The
 // mirror's cursors are the daemon's: its buffer starts at the attachment's cursor
-// (SessionInit.outputOffset) and jumps with the daemon when output was lost (restartAt).
+// (SessionInit.outputOffset) and jumps with the daemon when output was lost (the gap event).
+// Events flow up only: data, gap, resized, exit.
 import { PtyError } from "../errors.ts";
-import type { OutputBuffer } from "../session/output-buffer.ts";
 import { Emitter, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport.ts";
 import type { DaemonClient } from "./client.ts";
-import type { AttachResult, Event } from "./protocol.ts";
-
-/** What the transport needs of the Session that mirrors it. */
-export interface MirrorTarget {
-  readonly buffer: OutputBuffer;
-  readMark: number;
-  resize(size: { cols: number; rows: number }): Promise<void>;
-}
+import type { AttachResult, Event } from "../daemon/protocol.ts";
 
 /** Gives a fresh connection to the same daemon (a remote host's, over SSH) after the old one was lost. */
 export type Reconnect = () => Promise<DaemonClient>;
@@ -35,10 +28,16 @@ export class DaemonTransport implements Transport {
   #lossReason = "";
   readonly #data = new Emitter<Uint8Array>();
   readonly #exit = new Emitter<TransportExit>();
+  readonly #gap = new Emitter<number>();
+  readonly #resized = new Emitter<{ cols: number; rows: number }>();
   readonly #disposables: Disposable[] = [];
-  /** Events that arrived before bind(); delivered in order by bind(). */
+  /** Events that arrived before resume(); delivered in order by resume(). */
   #queue: Queued[] | undefined = [];
-  #target: MirrorTarget | undefined;
+  /**
+   * The mirror's read mark, told to the daemon with each write and on detach (so another client
+   * reattaching knows what the agent has seen). Set by whoever builds the mirror.
+   */
+  readMark: (() => number) | undefined;
   /** Cursor after the last byte received. */
   #cursor: number;
   #size: { cols: number; rows: number };
@@ -60,12 +59,21 @@ export class DaemonTransport implements Transport {
       signal: (name) => {
         if (!this.#exited) void this.#client.request({ type: "signal", session: this.sessionId, signal: name }).catch(() => undefined);
       },
+      // A mirror that reconnects on its own says whether it is connected now; asking starts a reconnect when it is not.
+      ...(reconnect
+        ? {
+            connected: () => {
+              this.reconnectSoon();
+              return this.isConnected;
+            },
+          }
+        : {}),
     };
   }
 
   /**
    * Attaches to `sessionId` from `from` (default: the oldest byte the daemon holds). Events
-   * are held until `bind()` gives the transport its mirror Session. With `reconnect`, a lost
+   * are held until `resume()` (the mirror Session calls it once it listens). With `reconnect`, a lost
    * connection does not end the mirror: it reattaches from the last cursor it has (in the
    * background with bounded backoff, and again on the next write or state call).
    */
@@ -95,9 +103,8 @@ export class DaemonTransport implements Transport {
     return transport;
   }
 
-  /** Connects the mirror Session: queued output, exit and resizes reach it now. */
-  bind(target: MirrorTarget): void {
-    this.#target = target;
+  /** The listeners are in place: queued output, gaps, resizes and the exit reach them now. */
+  resume(): void {
     const queue = this.#queue ?? [];
     this.#queue = undefined;
     for (const item of queue) this.#deliver(item);
@@ -118,10 +125,10 @@ export class DaemonTransport implements Transport {
         this.#data.emit(item.bytes);
         break;
       case "gap":
-        this.#target?.buffer.restartAt(item.cursor);
+        this.#gap.emit(item.cursor);
         break;
       case "resized":
-        void this.#target?.resize(item.size);
+        this.#resized.emit(item.size);
         break;
       case "exit":
         this.#exit.emit(item.exit);
@@ -276,7 +283,7 @@ export class DaemonTransport implements Transport {
   }
 
   #readMark(): number | undefined {
-    const mark = this.#target?.readMark;
+    const mark = this.readMark?.();
     return mark !== undefined && mark >= 0 ? mark : undefined;
   }
 
@@ -349,5 +356,13 @@ export class DaemonTransport implements Transport {
 
   onExit(listener: (exit: TransportExit) => void): Disposable {
     return this.#exit.on(listener);
+  }
+
+  onGap(listener: (cursor: number) => void): Disposable {
+    return this.#gap.on(listener);
+  }
+
+  onResized(listener: (size: { cols: number; rows: number }) => void): Disposable {
+    return this.#resized.on(listener);
   }
 }

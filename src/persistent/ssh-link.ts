@@ -1,18 +1,22 @@
-// Persistent SSH sessions (SPEC §2, §5): the pty-mcp daemon on a remote host, reached through
-// `pty-mcp client` on an SSH exec channel. One link per host (user, port, jump), shared by the
+// Persistent SSH sessions (SPEC §2, §5): the pty-mcp daemon on a remote host as a DaemonLink,
+// reached through `pty-mcp client` on an SSH exec channel. One link per host (user, port, jump), shared by the
 // mirrors of that host's sessions and list_remote_sessions. The first connection finds the remote
 // binary (PTY_MCP_REMOTE_PATH, ~/.local/bin/pty-mcp, PATH) and deploys ours when it is missing or
 // older; a lost link is reopened on demand (DaemonTransport's reconnect).
-import type { DaemonClient } from "../daemon/client.ts";
-import { DaemonTransport } from "../daemon/daemon-transport.ts";
-import { mirrorDaemonSession } from "../daemon/mirror.ts";
+import type { ClientChannel } from "ssh2";
+import { DaemonClient, type ByteStream } from "../daemon-client/client.ts";
+import type { SessionInfo } from "../daemon/protocol.ts";
+import { compareVersions, DEFAULT_REMOTE_PATH, deployBinary, expandRemotePath, probeHost, remoteVersion, type DeployTarget } from "../deploy/deploy.ts";
+import { execChannel, shellQuote } from "../deploy/remote.ts";
+import { errorMessage, PtyError } from "../errors.ts";
+import type { SshDescription } from "../session/description.ts";
 import type { SessionRegistry } from "../session/registry.ts";
 import type { Session } from "../session/session.ts";
-import { compareVersions, DEFAULT_REMOTE_PATH, deployBinary, expandRemotePath, openRemoteDaemon, probeHost, remoteVersion, type DeployTarget } from "../deploy/deploy.ts";
-import { errorMessage, PtyError } from "../errors.ts";
+import { passphraseAsker, type SshConnectOptions } from "../ssh/open-ssh.ts";
+import { connectSsh, type HostKeyInfo, type SshConnection } from "../ssh/ssh-transport.ts";
 import { VERSION } from "../version.ts";
-import { passphraseAsker, type SshConnectOptions } from "./open-ssh.ts";
-import { connectSsh, type HostKeyInfo, type SshConnection } from "./ssh-transport.ts";
+import type { DaemonLink } from "./link.ts";
+import { createMirrored, reattach } from "./mirror.ts";
 
 export interface RemoteFacts {
   /** `user@host:port` of the final hop. */
@@ -27,7 +31,8 @@ export interface RemoteFacts {
   deployed?: { version: string; previous_version?: string };
 }
 
-export class RemoteDaemonLink {
+export class RemoteDaemonLink implements DaemonLink {
+  readonly reconnects = true;
   readonly #options: SshConnectOptions;
   #ssh: SshConnection | undefined;
   #daemon: DaemonClient | undefined;
@@ -42,6 +47,18 @@ export class RemoteDaemonLink {
   /** Known after the first connection. */
   get facts(): RemoteFacts | undefined {
     return this.#facts;
+  }
+
+  get ready(): boolean {
+    return this.#facts !== undefined;
+  }
+
+  describe(info: SessionInfo): SshDescription {
+    const facts = this.#facts as RemoteFacts;
+    const description: SshDescription = { type: "ssh", target: facts.target, auth_method: facts.authMethod, host_key: { ...facts.hostKey }, remote_path: facts.remotePath };
+    if (info.pid !== undefined) description.pid = info.pid;
+    if (info.shell) description.shell = info.shell;
+    return description;
   }
 
   get isConnecting(): boolean {
@@ -111,7 +128,12 @@ export class RemoteDaemonLink {
       const version = await remoteVersion(target, path);
       if (version !== undefined && compareVersions(version, VERSION) >= 0) return { ...base, remotePath: path };
     }
-    const result = await deployBinary(target, { probe, ...(configured ? { path: configured } : {}), log: (line) => console.error(`pty-mcp: ${line}`) });
+    const result = await deployBinary(target, {
+      probe,
+      ...(configured ? { path: configured } : {}),
+      log: (line) => console.error(`pty-mcp: ${line}`),
+      openDaemon: openRemoteDaemon,
+    });
     const deployed: RemoteFacts["deployed"] = { version: result.version };
     if (result.previous_version) deployed.previous_version = result.previous_version;
     return { ...base, remotePath: result.path, deployed };
@@ -162,28 +184,26 @@ export interface PersistentSshOptions {
 
 /** Starts a session in the remote host's daemon and mirrors it here. */
 export async function openPersistentSsh(registry: SessionRegistry, options: PersistentSshOptions): Promise<{ session: Session; facts: RemoteFacts }> {
-  registry.assertCapacity();
   const link = remoteLink(options.connect);
-  const client = await link.client(options.signal);
-  const deployed = link.takeDeployed();
-  const facts: RemoteFacts = { ...(link.facts as RemoteFacts), ...(deployed ? { deployed } : {}) };
-  const { session: info } = await client.request({
-    type: "create",
-    ...(options.command === undefined ? {} : { command: "/bin/sh", args: ["-c", options.command] }),
-    cwd: facts.home || undefined,
-    name: options.name,
-    cols: options.cols,
-    rows: options.rows,
-    auto_pager: options.autoPager,
-    ...(options.shellIntegration === undefined ? {} : { shell_integration: options.shellIntegration }),
-  });
-  try {
-    const { session } = await mirror(registry, link, client, info.id, 0);
-    return { session, facts };
-  } catch (err) {
-    await client.request({ type: "close", session: info.id }).catch(() => undefined);
-    throw err;
-  }
+  let deployed: RemoteFacts["deployed"];
+  const session = await createMirrored(
+    registry,
+    link,
+    () => {
+      deployed = link.takeDeployed();
+      return {
+        ...(options.command === undefined ? {} : { command: "/bin/sh", args: ["-c", options.command] }),
+        cwd: link.facts?.home || undefined,
+        name: options.name,
+        cols: options.cols,
+        rows: options.rows,
+        auto_pager: options.autoPager,
+        ...(options.shellIntegration === undefined ? {} : { shell_integration: options.shellIntegration }),
+      };
+    },
+    options.signal,
+  );
+  return { session, facts: { ...(link.facts as RemoteFacts), ...(deployed ? { deployed } : {}) } };
 }
 
 /** Reattaches to session `id` of the remote host's daemon (or returns the connected mirror this server has). */
@@ -193,33 +213,42 @@ export async function reattachPersistentSsh(
   id: string,
   signal?: AbortSignal,
 ): Promise<{ session: Session; facts: RemoteFacts; reattached: boolean }> {
-  const existing = registry.get(id);
   const link = remoteLink(connect);
-  if (existing) {
-    if (!(existing.transport instanceof DaemonTransport)) {
-      throw new PtyError("NOT_PERSISTENT", `Session ${id} is an in-process session of this server, not a persistent one; use it directly.`);
-    }
-    if (!existing.transport.isDetached && existing.transport.isConnected && link.facts) return { session: existing, facts: link.facts, reattached: false };
-  } else {
-    registry.assertCapacity();
-  }
-  const client = await link.client(signal);
-  const mirrored = await mirror(registry, link, client, id, undefined);
-  if (existing) {
-    // Let go of the stale mirror without ending the remote session.
-    if (existing.transport instanceof DaemonTransport) await existing.transport.detach();
-    await existing.close().catch(() => undefined);
-  }
-  return { session: mirrored.session, facts: link.facts as RemoteFacts, reattached: true };
+  const { session, reattached } = await reattach(registry, link, id, signal);
+  return { session, facts: link.facts as RemoteFacts, reattached };
 }
 
-function mirror(registry: SessionRegistry, link: RemoteDaemonLink, client: DaemonClient, id: string, from: number | undefined) {
-  const facts = link.facts as RemoteFacts;
-  return mirrorDaemonSession(registry, client, id, {
-    ...(from === undefined ? {} : { from }),
-    type: "ssh",
-    target: facts.target,
-    reconnect: () => link.client(),
-    details: { auth_method: facts.authMethod, host_key: { ...facts.hostKey }, remote_path: facts.remotePath },
-  });
+/** `pty-mcp client` at `path` over an exec channel, with the daemon's hello done. */
+export async function openRemoteDaemon(target: DeployTarget, path: string): Promise<DaemonClient> {
+  const channel = await execChannel(target.client, `${shellQuote(path)} client`);
+  let stderr = "";
+  const stream = channelStream(channel, (text) => (stderr = (stderr + text).slice(-2000)));
+  try {
+    return await DaemonClient.handshake(stream, { client: `pty-mcp ${VERSION} (remote)`, describe: `the pty-mcp daemon on ${target.label}` });
+  } catch (err) {
+    if (stderr.trim() && err instanceof PtyError) throw new PtyError(err.code, `${err.message} Its stderr: ${stderr.trim()}`, err.retryable, { cause: err });
+    throw err;
+  }
+}
+
+/** An exec channel as the daemon protocol's ByteStream; the remote's stderr goes to `stderr` (for messages). */
+export function channelStream(channel: ClientChannel, stderr: (text: string) => void = () => undefined): ByteStream {
+  let closed = false;
+  channel.stderr.on("data", (chunk: Buffer) => stderr(chunk.toString("utf8")));
+  return {
+    write: (bytes) => {
+      if (!closed) channel.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    },
+    end: () => {
+      if (closed) return;
+      channel.end();
+      channel.close();
+    },
+    onData: (listener) => channel.on("data", (chunk: Buffer) => listener(chunk)),
+    onClose: (listener) =>
+      channel.once("close", () => {
+        closed = true;
+        listener();
+      }),
+  };
 }

@@ -18,8 +18,8 @@ import {
   type ReplyResults,
   type RequestOf,
   type RequestType,
-} from "./protocol.ts";
-import { checkSocketFile, defaultSocketPath, ensureSocketDirectory, LOG_NAME } from "./socket-path.ts";
+} from "../daemon/protocol.ts";
+import { checkSocketFile, defaultSocketPath, ensureSocketDirectory, LOG_NAME } from "../daemon/socket-path.ts";
 
 /** A duplex byte stream the protocol runs over. */
 export interface ByteStream {
