@@ -29,7 +29,7 @@ export const MAY_IMPORT: Record<string, readonly string[]> = {
   mcp: ["session", "secrets", "errors.ts", "version.ts"],
   "mcp/tools": ["mcp", "persistent", "fleet", ...TRANSPORTS, "daemon/protocol.ts", "record", "secrets", "session", "terminal", "errors.ts", "version.ts", "config-file.ts"],
   // Persistence: a DaemonLink (local socket | over SSH), mirrors, deploy.
-  persistent: ["daemon-client", "daemon/protocol.ts", "daemon/socket-path.ts", "deploy", "ssh", "session", "errors.ts", "version.ts"],
+  persistent: ["daemon-client", "daemon/protocol.ts", "daemon/socket-path.ts", "deploy", "local", "ssh", "session", "errors.ts", "version.ts"],
   // Inventory, connection pool, fan-out over SSH (Part two).
   fleet: ["ssh", "session", "errors.ts", "config-file.ts"],
   // Transports, side by side: none imports another.

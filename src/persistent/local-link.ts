@@ -3,6 +3,7 @@
 import { resolve } from "node:path";
 import { connectDaemon, isNotRunning, type DaemonClient } from "../daemon-client/client.ts";
 import type { SessionInfo } from "../daemon/protocol.ts";
+import type { OpenLocalOptions } from "../local/open-local.ts";
 import { defaultSocketPath } from "../daemon/socket-path.ts";
 import type { LocalDescription } from "../session/description.ts";
 import type { SessionRegistry } from "../session/registry.ts";
@@ -48,16 +49,8 @@ class LocalDaemonLink implements DaemonLink {
 
 export const localLink = new LocalDaemonLink();
 
-export interface PersistentCreateOptions {
-  command?: string;
-  args?: string[];
-  cwd?: string;
-  env?: Record<string, string>;
-  name?: string;
-  cols: number;
-  rows: number;
-  autoPager?: boolean;
-  shellIntegration?: boolean;
+/** create_local_session's options, with the log and recording the daemon writes (it holds the output). */
+export interface PersistentCreateOptions extends Omit<OpenLocalOptions, "sinks" | "persistent"> {
   logFile?: string;
   logMaxSize?: number;
   logMaxFiles?: number;
