@@ -20,7 +20,7 @@ import { dirname, join, normalize, relative } from "node:path";
 const root = join(import.meta.dir, "..");
 const src = join(root, "src");
 
-const TOP = ["errors.ts", "version.ts", "config-file.ts"] as const;
+const TOP = ["errors.ts", "version.ts", "config-file.ts", "child-env.ts"] as const;
 const TRANSPORTS = ["local", "ssh", "serial", "telnet", "daemon-client"];
 
 export const MAY_IMPORT: Record<string, readonly string[]> = {
@@ -33,22 +33,24 @@ export const MAY_IMPORT: Record<string, readonly string[]> = {
   // Inventory, connection pool, fan-out over SSH (Part two).
   fleet: ["ssh", "session", "errors.ts", "config-file.ts"],
   // Transports, side by side: none imports another.
-  local: ["session", "errors.ts"],
+  local: ["session", "errors.ts", "child-env.ts"],
   ssh: ["session", "secrets", "errors.ts", "version.ts"],
   serial: ["session", "errors.ts"],
   telnet: ["session", "terminal", "secrets", "errors.ts"],
-  "daemon-client": ["daemon/protocol.ts", "daemon/socket-path.ts", "session", "errors.ts", "version.ts"],
+  "daemon-client": ["daemon/protocol.ts", "daemon/socket-path.ts", "session", "errors.ts", "version.ts", "child-env.ts"],
   // The daemon process: hosts local sessions.
   daemon: ["local", "record", "session", "errors.ts", "version.ts"],
   deploy: ["daemon/protocol.ts", "errors.ts", "version.ts"],
   record: ["session", "secrets", "terminal", "errors.ts"],
-  secrets: ["session", "config-file.ts", "errors.ts"],
+  secrets: ["session", "config-file.ts", "errors.ts", "child-env.ts"],
   audit: ["session", "config-file.ts", "errors.ts"],
   session: ["terminal", "errors.ts"],
   terminal: [],
   "errors.ts": [],
   "version.ts": [],
   "config-file.ts": ["errors.ts"],
+  /** The environment children get (sessions, the daemon, the secret helper): no PTY_MCP_ variable. */
+  "child-env.ts": [],
 };
 
 /** Imports outside src/ that a part may make (version.ts reads package.json when run from source). */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { redactCredentials } from "./redact";
+import { redactCredentials } from "./redact.ts";
 
 function timeMs(run: () => void): number {
   const start = performance.now();

@@ -31,7 +31,7 @@ class ScriptedTerminal implements Transport {
 }
 
 function session(t: ScriptedTerminal): Session {
-  return new Session({ id: "t-1", type: "local", target: "hand", transport: t, size: { cols: 80, rows: 24 } });
+  return new Session({ id: "t-1", description: { type: "local", target: "hand" }, transport: t, size: { cols: 80, rows: 24 } });
 }
 
 const any = expect.any(Number);

@@ -6,8 +6,10 @@
 import { PtyError } from "../errors.ts";
 import { resolveKey } from "./keys.ts";
 import { compilePatterns } from "./matcher.ts";
-import { DEFAULT_MAX_RESULT_BYTES, MAX_INPUT_BYTES, type Progress, type Session, type WaitResult } from "./session.ts";
 import type { SessionState } from "./classifier.ts";
+import { DEFAULT_MAX_RESULT_BYTES } from "./completion.ts";
+import { MAX_INPUT_BYTES, type Session } from "./session.ts";
+import type { Progress, WaitResult } from "./wait-for.ts";
 
 export interface DialogStep {
   /** A pattern or a list of patterns (RE2, matched per line like wait_for). */
