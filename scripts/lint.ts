@@ -6,7 +6,8 @@
 //      its process). A part always may import its own files.
 //   2. The allowlist itself has no loop (a part that may import another never is imported by it,
 //      directly or not), and no file imports another in a loop (type imports included).
-//   3. One import-path style: relative, with the `.ts` extension (`../session/session.ts`).
+//   3. One import-path style: relative, with the `.ts` extension (`../session/session.ts`); a data
+//      file imported as text or JSON keeps its own (`./hooks/bash.sh`).
 //   4. Packages: the core imports no transport library; tools spawn nothing; no native PTY/serial modules.
 //   5. Server code writes nothing to stdout (it carries the MCP protocol).
 //
@@ -31,7 +32,7 @@ export const MAY_IMPORT: Record<string, readonly string[]> = {
   // Persistence: a DaemonLink (local socket | over SSH), mirrors, deploy.
   persistent: ["daemon-client", "daemon/protocol.ts", "daemon/socket-path.ts", "deploy", "local", "ssh", "session", "errors.ts", "version.ts"],
   // Inventory, connection pool, fan-out over SSH (Part two).
-  fleet: ["ssh", "session", "errors.ts", "config-file.ts"],
+  fleet: ["ssh", "session", "terminal", "errors.ts", "config-file.ts"],
   // Transports, side by side: none imports another.
   local: ["session", "errors.ts", "child-env.ts"],
   ssh: ["session", "secrets", "errors.ts", "version.ts"],
@@ -118,13 +119,15 @@ for (const file of files) {
   for (const { specifier, line } of importsOf(text)) {
     const source = lines[line - 1] ?? specifier;
     if (specifier.startsWith(".")) {
-      if (!specifier.endsWith(".ts") && !specifier.endsWith(".json")) report(file, line, 'one import-path style: relative with the ".ts" extension', source);
-      const target = normalize(join(dirname(file), specifier.endsWith(".json") || specifier.endsWith(".ts") ? specifier : `${specifier}.ts`));
+      const target = normalize(join(dirname(file), specifier));
+      // A data file imported as text or JSON (hooks/bash.sh, package.json) keeps its own extension.
+      const asset = !specifier.endsWith(".ts") && /\.[a-z]+$/.test(specifier) && existsSync(target);
+      if (!specifier.endsWith(".ts") && !asset) report(file, line, 'one import-path style: relative with the ".ts" extension', source);
       if (!target.startsWith(`${src}/`)) {
         if (!(OUTSIDE_SRC[part] ?? []).includes(relative(root, target))) report(file, line, `${part} may not import outside src/`, source);
         continue;
       }
-      if (!existsSync(target)) continue; // typecheck reports it
+      if (asset || !existsSync(target)) continue; // a missing file: typecheck reports it
       if (isTest) continue; // tests beside a file may reach what they need to set up
       edges.push(target);
       if (!allowed(part, target)) report(file, line, `${part} may not import ${partOf(target) ?? relative(src, target)} (scripts/lint.ts MAY_IMPORT lists what it may)`, source);

@@ -224,7 +224,8 @@ export class Daemon implements DaemonHost {
     if (hosted.exitedAt) info.exited_at = hosted.exitedAt.toISOString();
     if (hosted.expiresAt) info.expires_at = hosted.expiresAt.toISOString();
     if (hosted.logFile) info.log_file = hosted.logFile;
-    if (description?.shell) info.shell = description.shell;
+    // The protocol names the shells a mirror can hook the same way (fish is hooked by its own rc file only).
+    if (description?.shell === "bash" || description?.shell === "zsh") info.shell = description.shell;
     return info;
   }
 
