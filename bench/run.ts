@@ -4,7 +4,8 @@
 //   M2 latency from a marker printed to wait_for returning (vs the raw PTY's data callback)
 //   M3 CPU seconds of the server during a wait that never matches (vs an idle raw PTY holder)
 //   M4 seconds and peak RSS growth for 100 MB of output (vs the raw PTY draining it)
-//   M5 cold start of dist/pty-mcp to the initialize result (vs a minimal compiled Bun binary)
+//   M5 cold start of dist/pty-mcp to the initialize result (2025-11-25) and to the
+//      server/discover result (2026-07-28) (vs a minimal compiled Bun binary)
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -185,7 +186,9 @@ line("measure", "pty-mcp", "raw Bun PTY", "ratio");
 
 // ---- M5 ---------------------------------------------------------------------------------
 {
-  const init = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "0" } } }) + "\n";
+  const init = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "bench", version: "0" } } }) + "\n";
+  const envelope = { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientInfo": { name: "bench", version: "0" }, "io.modelcontextprotocol/clientCapabilities": {} };
+  const discover = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "server/discover", params: { _meta: envelope } }) + "\n";
   const startOnce = async (cmd: string[], input: string, until: string): Promise<number> => {
     const t = performance.now();
     const proc = Bun.spawn(cmd, { stdin: "pipe", stdout: "pipe", stderr: "ignore" });
@@ -210,15 +213,19 @@ line("measure", "pty-mcp", "raw Bun PTY", "ratio");
   const build = Bun.spawnSync([process.execPath, "build", "--compile", "--minify", "--bytecode", "--format=esm", join(dir, "hello.ts"), "--outfile", join(dir, "hello")], { stderr: "pipe" });
   if (build.exitCode !== 0) throw new Error(`M5 baseline build failed: ${build.stderr.toString()}`);
   const ours: number[] = [];
+  const ours2026: number[] = [];
   const base: number[] = [];
   for (let i = 0; i < 15; i++) {
     ours.push(await startOnce([binary, "serve"], init, '"result"'));
+    ours2026.push(await startOnce([binary, "serve"], discover, '"result"'));
     base.push(await startOnce([join(dir, "hello")], init, '"result"'));
   }
   rmSync(dir, { recursive: true, force: true });
   results.M5_ms = median(ours);
   results.M5_raw_ms = median(base);
+  results.M5_2026_ms = median(ours2026);
   line("M5 cold start → initialize result", `${median(ours).toFixed(1)} ms`, `${median(base).toFixed(1)} ms`, `${(median(ours) / median(base)).toFixed(1)}x`);
+  line("M5 cold start → server/discover result", `${median(ours2026).toFixed(1)} ms`, `${median(base).toFixed(1)} ms`, `${(median(ours2026) / median(base)).toFixed(1)}x`);
 }
 
 mkdirSync(join(import.meta.dir, "results"), { recursive: true });

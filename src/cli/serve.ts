@@ -1,6 +1,7 @@
 // `pty-mcp serve`: the MCP server on stdio. Exits when stdin ends (the client went away),
 // ending its in-process sessions; persistent sessions live in the daemon and are untouched.
 import { serveStdio, type StdioServerHandle } from "@modelcontextprotocol/server/stdio";
+import { z } from "zod";
 import { AuditLog } from "../audit/audit-log.ts";
 import { attachAudit } from "../audit/attach.ts";
 import { resolveAuditSettings, takeAuditFlags } from "../audit/config.ts";
@@ -12,6 +13,9 @@ import { tools } from "../mcp/tools/index.ts";
 import { SessionRegistry } from "../session/registry.ts";
 
 export async function main(args: string[]): Promise<number> {
+  // zod compiles a fast path for each schema on its first parse; a server process that parses a
+  // few messages of each kind starts faster without (measured in README, Benchmark).
+  z.config({ jitless: true });
   const sessions = new SessionRegistry();
   // Audit (SPEC §6): a broken audit configuration stops the server rather than running unaudited.
   let audit: AuditLog | undefined;
