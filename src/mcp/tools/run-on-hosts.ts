@@ -23,6 +23,7 @@ export const runOnHostsTool = defineTool({
     "Connections are pooled and reused for 10 minutes, so a second call is fast. Each host's output is bounded (16 KiB, head and tail). " +
     "Uses ~/.ssh/config, ssh-agent, identity files and known_hosts like create_ssh_session. Progress is reported as k/N hosts; cancelling stops the hosts not done.",
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  task: "optional",
   input: z.object({
     pattern: hostPattern.optional().describe("Which hosts of the inventory (list_hosts shows them). " + hostPattern.description),
     hosts: hostList.optional(),

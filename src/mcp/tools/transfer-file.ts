@@ -18,6 +18,7 @@ export const transferFileTool = defineTool({
     "Each copy is written to a temporary name and renamed into place (a reader never sees half a file) after its SHA-256 was checked on both ends (sha256sum on the host). " +
     "Uses the pooled SSH connections of run_on_hosts (same ~/.ssh/config, agent, keys, known_hosts). Progress is reported in bytes. The result is per host.",
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+  task: "optional",
   input: z.object({
     direction: z.enum(["upload", "download"]).describe("upload: local_path → remote_path on the hosts; download: remote_path on the host → local_path."),
     local_path: z.string().min(1).max(4096).describe('A file on this machine. Downloading from several hosts: include "{host}" (e.g. "/tmp/{host}-syslog").'),
