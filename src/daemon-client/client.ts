@@ -5,14 +5,18 @@ import { daemonEnvironment } from "../child-env.ts";
 import { closeSync, openSync, renameSync, statSync } from "node:fs";
 import { createConnection, type Socket } from "node:net";
 import { dirname, join } from "node:path";
-import { errorMessage, PtyError, type ErrorCode } from "../errors.ts";
+import { errorMessage, isErrorCode, PtyError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import {
   clientHello,
   encodeFrame,
-  EVENT_TYPES,
+  daemonHelloSchema,
+  eventSchema,
+  replySchema,
+  resultSchemas,
   FrameDecoder,
   PROTOCOL_NAME,
+  ProtocolError,
   type DaemonHello,
   type Event,
   type ReplyResults,
@@ -60,7 +64,7 @@ export class DaemonClient {
   readonly hello: DaemonHello;
   readonly #stream: ByteStream;
   readonly #decoder: FrameDecoder;
-  readonly #pending = new Map<number, { resolve: (result: unknown) => void; reject: (err: Error) => void }>();
+  readonly #pending = new Map<number, { type: RequestType; resolve: (result: unknown) => void; reject: (err: Error) => void }>();
   readonly #listeners = new Map<string, Set<EventListener>>();
   readonly #closeListeners = new Set<(reason: string) => void>();
   #nextId = 1;
@@ -100,10 +104,11 @@ export class DaemonClient {
         const h = first.header;
         if (h.protocol !== PROTOCOL_NAME) return fail(`${where} does not speak the pty-mcp protocol.`);
         if (h.type === "hello_refused") return fail(`${where} refused us: ${String(h.message)}`);
-        if (h.type !== "hello" || typeof h.version !== "number") return fail(`${where} sent no hello.`);
+        const hello = daemonHelloSchema.safeParse(h);
+        if (!hello.success) return fail(`${where} sent no valid hello (${issues(hello.error)}).`);
         settled = true;
         clearTimeout(timer);
-        client = new DaemonClient(stream, decoder, h as unknown as DaemonHello);
+        client = new DaemonClient(stream, decoder, hello.data);
         for (const frame of rest) client.#frame(frame.header, frame.body);
         resolve(client);
       });
@@ -124,7 +129,7 @@ export class DaemonClient {
     if (this.#closed !== undefined) return Promise.reject(unavailable(this.#closed));
     const id = this.#nextId++;
     return new Promise<ReplyResults[T]>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (r: unknown) => void, reject });
+      this.#pending.set(id, { type: request.type, resolve: resolve as (r: unknown) => void, reject });
       this.#stream.write(encodeFrame({ ...request, id }, body));
     });
   }
@@ -161,30 +166,60 @@ export class DaemonClient {
     try {
       frames = this.#decoder.push(chunk);
     } catch (err) {
-      this.#onClose(`protocol error: ${errorMessage(err)}`);
-      this.#stream.end();
+      this.#protocolError(errorMessage(err));
       return;
     }
     for (const frame of frames) this.#frame(frame.header, frame.body);
   }
 
+  /**
+   * Every frame is checked against its schema before anything reads it (a peer is outside
+   * input): a frame that does not fit ends the connection, as a malformed one does, and nothing
+   * a frame carries can throw out of here.
+   */
   #frame(header: Record<string, unknown>, body: Uint8Array): void {
-    if (header.type === "reply" && typeof header.id === "number") {
-      const pending = this.#pending.get(header.id);
+    try {
+      this.#dispatch(header, body);
+    } catch (err) {
+      this.#protocolError(err instanceof ProtocolError ? err.message : `a ${String(header.type).slice(0, 20)} frame could not be handled: ${errorMessage(err)}`);
+    }
+  }
+
+  #dispatch(header: Record<string, unknown>, body: Uint8Array): void {
+    if (this.#closed !== undefined) return;
+    if (header.type === "reply") {
+      const reply = replySchema.safeParse(header);
+      if (!reply.success) throw new ProtocolError(`bad reply (${issues(reply.error)})`);
+      const pending = this.#pending.get(reply.data.id);
       if (!pending) return;
-      this.#pending.delete(header.id);
-      if (header.ok === true) pending.resolve(header.result ?? {});
-      else {
-        const error = (header.error ?? {}) as { code?: string; message?: string; retryable?: boolean };
-        pending.reject(new PtyError((error.code ?? "INTERNAL_ERROR") as ErrorCode, error.message ?? "The daemon refused the request.", error.retryable ?? false));
+      this.#pending.delete(reply.data.id);
+      if (reply.data.ok) {
+        const result = resultSchemas[pending.type].safeParse(reply.data.result ?? {});
+        if (!result.success) {
+          pending.reject(new PtyError("PROTOCOL_ERROR", `The daemon's ${pending.type} reply is malformed (${issues(result.error)}).`));
+          throw new ProtocolError(`bad ${pending.type} result (${issues(result.error)})`);
+        }
+        pending.resolve(result.data);
+      } else {
+        const { code, message, retryable } = reply.data.error;
+        pending.reject(new PtyError(isErrorCode(code) ? code : "INTERNAL_ERROR", message, retryable));
       }
       return;
     }
-    if (typeof header.type === "string" && EVENT_TYPES.has(header.type) && typeof header.session === "string") {
-      const listeners = this.#listeners.get(header.session);
-      if (!listeners) return;
-      for (const listener of [...listeners]) listener(header as unknown as Event, body);
+    const event = eventSchema.safeParse(header);
+    if (!event.success) {
+      // A type this build does not know is a newer daemon's: ignored. A known one must fit.
+      if (typeof header.type === "string" && !KNOWN_EVENTS.has(header.type)) return;
+      throw new ProtocolError(`bad ${String(header.type).slice(0, 20)} event (${issues(event.error)})`);
     }
+    const listeners = this.#listeners.get(event.data.session);
+    if (!listeners) return;
+    for (const listener of [...listeners]) listener(event.data, body);
+  }
+
+  #protocolError(reason: string): void {
+    this.#onClose(`protocol error: ${reason}`);
+    this.#stream.end();
   }
 
   #onClose(reason: string): void {
@@ -195,6 +230,16 @@ export class DaemonClient {
     for (const listener of [...this.#closeListeners]) listener(reason);
     this.#closeListeners.clear();
   }
+}
+
+const KNOWN_EVENTS: ReadonlySet<string> = new Set(["output", "exit", "resized", "closed"]);
+
+function issues(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.map(String).join(".") || "frame"}: ${i.message}`)
+    .join("; ")
+    .slice(0, 300);
 }
 
 function unavailable(reason: string): PtyError {

@@ -8,6 +8,7 @@ import {
   clientHelloSchema,
   encodeFrame,
   FrameDecoder,
+  MAX_FRAME_BYTES,
   MAX_OUTPUT_CHUNK,
   negotiateVersion,
   PROTOCOL_NAME,
@@ -26,6 +27,10 @@ import {
 
 /** A client whose socket holds this much unsent output is paused and caught up from the ring buffer on drain. */
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+/** A connection that has not said hello by then is closed (an idle one held an fd forever). */
+const HELLO_DEADLINE_MS = 5_000;
+/** A hello is small: before it, no frame may be larger. */
+const MAX_HELLO_FRAME_BYTES = 64 * 1024;
 
 /** What the daemon keeps beside each Session. */
 export interface Hosted {
@@ -52,6 +57,9 @@ export interface DaemonHost {
   remove(id: string, reason: string): Promise<ExitInfo | undefined>;
   info(hosted: Hosted): SessionInfo;
   list(): SessionInfo[];
+  /** Frame buffers of every connection, beyond their initial size; and the budget they share. */
+  readonly bufferedFrameBytes: number;
+  readonly partialFrameBudget: number;
 }
 
 export function exitInfo(exit: { code: number | null; signal: string | null; reason?: string }): ExitInfo {
@@ -115,20 +123,34 @@ export class Attachment {
 /** The daemon's side of one client stream. */
 export class Connection {
   readonly attachments = new Map<string, Attachment>();
-  readonly #decoder = new FrameDecoder();
+  readonly #decoder = new FrameDecoder({ maxFrameBytes: MAX_HELLO_FRAME_BYTES });
   #client = "";
   #version: number | undefined;
   #closed = false;
+  readonly #helloDeadline: Timer;
 
   constructor(
     readonly daemon: DaemonHost,
     readonly socket: Socket,
   ) {
+    this.#helloDeadline = setTimeout(() => {
+      daemon.log(`closed a connection that sent no hello within ${HELLO_DEADLINE_MS / 1000} s`);
+      socket.destroy();
+    }, HELLO_DEADLINE_MS);
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("error", (err) => daemon.log(`connection error (${this.#client || "before hello"}): ${errorMessage(err)}`));
     socket.on("drain", () => {
       for (const attachment of this.attachments.values()) attachment.flush();
     });
+  }
+
+  get saidHello(): boolean {
+    return this.#version !== undefined;
+  }
+
+  /** What this connection's partial frames cost beyond an idle decoder. */
+  get bufferedBytes(): number {
+    return Math.max(0, this.#decoder.capacity - 64 * 1024);
   }
 
   get congested(): boolean {
@@ -151,26 +173,36 @@ export class Connection {
   dispose(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#helloDeadline);
     for (const attachment of [...this.attachments.values()]) attachment.dispose();
     if (this.#client) this.daemon.log(`disconnected: ${this.#client}`);
   }
 
   #onData(chunk: Uint8Array): void {
+    // Checked before the bytes are taken: a connection over the budget never grows its buffer.
+    const growth = this.#decoder.capacityAfter(chunk.length) - this.#decoder.capacity;
+    if (growth > 0 && this.daemon.bufferedFrameBytes + growth > this.daemon.partialFrameBudget) {
+      this.daemon.log(`closed ${this.#client || "a client"}: partial frames of all connections would exceed ${this.daemon.partialFrameBudget} bytes`);
+      this.socket.destroy();
+      return;
+    }
     let frames;
     try {
+      // Before the hello only the hello is decoded (under the hello's size limit); the frames
+      // after it, in the same chunk, are decoded once the limit is the protocol's.
+      if (this.#version === undefined) {
+        const [hello] = this.#decoder.push(chunk, 1);
+        if (!hello) return;
+        if (!this.#hello(hello.header)) return;
+        chunk = new Uint8Array(0);
+      }
       frames = this.#decoder.push(chunk);
     } catch (err) {
       this.daemon.log(`protocol error from ${this.#client || "a client"}: ${errorMessage(err)}; closing it`);
       this.socket.destroy();
       return;
     }
-    for (const frame of frames) {
-      if (this.#version === undefined) {
-        if (!this.#hello(frame.header)) return;
-        continue;
-      }
-      this.#request(frame.header, frame.body);
-    }
+    for (const frame of frames) this.#request(frame.header, frame.body);
   }
 
   #hello(header: Record<string, unknown>): boolean {
@@ -192,6 +224,8 @@ export class Connection {
     }
     this.#version = version;
     this.#client = hello.data.client;
+    clearTimeout(this.#helloDeadline);
+    this.#decoder.maxFrameBytes = MAX_FRAME_BYTES;
     const reply: DaemonHello = { type: "hello", protocol: PROTOCOL_NAME, version, daemon: `pty-mcp ${VERSION}`, pid: process.pid };
     this.send(reply);
     this.daemon.log(`connected: ${this.#client} (protocol ${version})`);

@@ -3,7 +3,7 @@
 // (`Session` over a `LocalTransport`: ring buffer, screen, classifier); clients attach,
 // get output PUSHED as it happens, type, resize and detach. A running session is never
 // reaped; an ended one is kept for the retention time, then dropped.
-import { chmodSync, unlinkSync } from "node:fs";
+import { chmodSync, readFileSync, unlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { errorMessage, PtyError } from "../errors.ts";
 import { openLocalSession } from "../local/open-local.ts";
@@ -17,6 +17,25 @@ import { acquireInstanceLock, ensureSocketDirectory, removeStaleSocket, type Ins
 export const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000;
 /** Longest setTimeout delay (≈ 24.8 days); a longer retention is clamped to it. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Connections that have not said hello yet, at most. */
+const MAX_CONNECTIONS_BEFORE_HELLO = 16;
+/** All frame buffers of all connections together (20 partial 16 MB frames took RSS from 66 to 428 MB). */
+const PARTIAL_FRAME_BUDGET_BYTES = 64 * 1024 * 1024;
+
+/**
+ * At most this many connections, and never more than a quarter of the fd limit: sessions need
+ * fds too (with 256 fds, 300 idle connections made every create fail).
+ */
+function connectionCap(): number {
+  let softLimit = 1024;
+  try {
+    const match = /^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    if (match) softLimit = Number(match[1]);
+  } catch {
+    // not Linux: assume the common default
+  }
+  return Math.max(8, Math.min(256, Math.floor(softLimit / 4)));
+}
 
 export interface DaemonOptions {
   socketPath: string;
@@ -39,6 +58,8 @@ export class Daemon implements DaemonHost {
   readonly sessions = new SessionRegistry();
   readonly #hosted = new Map<string, Hosted>();
   readonly #connections = new Set<Connection>();
+  readonly #maxConnections = connectionCap();
+  #refusedConnections = 0;
   readonly #log: (line: string) => void;
   #server: Server | undefined;
   #lock: InstanceLock | undefined;
@@ -101,12 +122,36 @@ export class Daemon implements DaemonHost {
   }
 
   #accept(socket: Socket): void {
+    // Too many waiting for their hello: the oldest goes (a real client says hello within
+    // milliseconds, so a flood of silent connections cannot keep it out).
+    const waiting = [...this.#connections].filter((c) => !c.saidHello);
+    if (waiting.length >= MAX_CONNECTIONS_BEFORE_HELLO) waiting[0]?.destroy();
+    if (this.#connections.size >= this.#maxConnections) {
+      this.#refusedConnections++;
+      // Once per burst in the log, not once per connection.
+      if (this.#refusedConnections === 1 || this.#refusedConnections % 1000 === 0) {
+        this.#log(`refused a connection: ${this.#connections.size} open (cap ${this.#maxConnections}); ${this.#refusedConnections} refused so far`);
+      }
+      socket.destroy();
+      return;
+    }
     const conn = new Connection(this, socket);
     this.#connections.add(conn);
     socket.once("close", () => {
       this.#connections.delete(conn);
       conn.dispose();
     });
+  }
+
+  /** Frame buffers of every connection, beyond their initial size. */
+  get bufferedFrameBytes(): number {
+    let total = 0;
+    for (const conn of this.#connections) total += conn.bufferedBytes;
+    return total;
+  }
+
+  get partialFrameBudget(): number {
+    return PARTIAL_FRAME_BUDGET_BYTES;
   }
 
   log(line: string): void {

@@ -45,27 +45,46 @@ export function encodeFrame(header: object, body: Uint8Array = new Uint8Array(0)
   return out;
 }
 
+const INITIAL_BUFFER_BYTES = 64 * 1024;
+/** A buffer grown past this for one large frame is given back once the frame is out. */
+const KEEP_BUFFER_BYTES = 1024 * 1024;
+
 /** Incremental decoder: feed it chunks as they arrive, get whole frames back in order. */
 export class FrameDecoder {
-  #buf = new Uint8Array(64 * 1024);
+  #buf = new Uint8Array(INITIAL_BUFFER_BYTES);
   #start = 0;
   #end = 0;
+  /** Largest frame accepted now (the daemon keeps it small until the hello). */
+  maxFrameBytes: number;
+
+  constructor(options: { maxFrameBytes?: number } = {}) {
+    this.maxFrameBytes = Math.min(options.maxFrameBytes ?? MAX_FRAME_BYTES, MAX_FRAME_BYTES);
+  }
 
   /** Bytes received that do not make a whole frame yet. */
   get pending(): number {
     return this.#end - this.#start;
   }
 
-  /** Appends `chunk` and returns every frame now complete. Throws ProtocolError on a malformed frame. */
-  push(chunk: Uint8Array): Frame[] {
+  /** Bytes the decoder holds allocated (what a partial frame costs in memory). */
+  get capacity(): number {
+    return this.#buf.length;
+  }
+
+  /**
+   * Appends `chunk` and returns every frame now complete, at most `maxFrames` (the rest stays
+   * buffered for the next push, which may be of an empty chunk). Throws ProtocolError on a
+   * malformed frame.
+   */
+  push(chunk: Uint8Array, maxFrames = Number.POSITIVE_INFINITY): Frame[] {
     this.#append(chunk);
     const frames: Frame[] = [];
-    for (;;) {
+    while (frames.length < maxFrames) {
       const available = this.#end - this.#start;
       if (available < LENGTH_BYTES) break;
       const view = new DataView(this.#buf.buffer, this.#buf.byteOffset + this.#start);
       const length = view.getUint32(0);
-      if (length < LENGTH_BYTES || length > MAX_FRAME_BYTES) throw new ProtocolError(`bad frame length ${length}`);
+      if (length < LENGTH_BYTES || length > this.maxFrameBytes) throw new ProtocolError(`bad frame length ${length}`);
       if (available < LENGTH_BYTES + length) break;
       const headerLength = view.getUint32(LENGTH_BYTES);
       if (headerLength > length - LENGTH_BYTES) throw new ProtocolError(`header length ${headerLength} exceeds frame length ${length}`);
@@ -82,8 +101,29 @@ export class FrameDecoder {
       this.#start += LENGTH_BYTES + length;
       frames.push({ header: header as Record<string, unknown>, body });
     }
-    if (this.#start === this.#end) this.#start = this.#end = 0;
+    if (this.#start === this.#end) {
+      this.#start = this.#end = 0;
+      if (this.#buf.length > KEEP_BUFFER_BYTES) this.#buf = new Uint8Array(INITIAL_BUFFER_BYTES);
+    }
     return frames;
+  }
+
+  /** What `capacity` would be after a push of `bytes` more (for a budget checked before the bytes are taken). */
+  capacityAfter(bytes: number): number {
+    const need = this.#end - this.#start + bytes;
+    return need <= this.#buf.length ? this.#buf.length : this.#grownSize(need);
+  }
+
+  /**
+   * Doubling; once the frame being received is known, straight to its size, so a large frame is
+   * copied once rather than through every doubling (the copies were garbage: RSS, not memory
+   * held). Pages not yet written are not resident, and the daemon's budget counts this size.
+   */
+  #grownSize(need: number): number {
+    const size = Math.max(need, this.#buf.length * 2);
+    if (this.#end - this.#start < LENGTH_BYTES) return size;
+    const frame = LENGTH_BYTES + new DataView(this.#buf.buffer, this.#buf.byteOffset + this.#start).getUint32(0);
+    return frame <= this.maxFrameBytes + LENGTH_BYTES ? Math.max(need, frame) : size;
   }
 
   #append(chunk: Uint8Array): void {
@@ -93,7 +133,7 @@ export class FrameDecoder {
       if (need <= this.#buf.length && this.#start > 0) {
         this.#buf.copyWithin(0, this.#start, this.#end);
       } else {
-        const grown = new Uint8Array(Math.max(need, this.#buf.length * 2));
+        const grown = new Uint8Array(this.#grownSize(need));
         grown.set(this.#buf.subarray(this.#start, this.#end));
         this.#buf = grown;
       }
@@ -152,6 +192,8 @@ export const clientHelloSchema = z.object({
 
 // ---- requests (client → daemon) ----------------------------------------------------------
 
+/** Longest command, argument or env value a request may carry (the kernel's MAX_ARG_STRLEN is 128 KiB). */
+const MAX_ARGUMENT_CHARS = 128 * 1024;
 const id = z.number().int().min(0);
 const session = z.string().min(1).max(100);
 const size = { cols: z.number().int().min(2).max(1000), rows: z.number().int().min(2).max(1000) };
@@ -161,19 +203,22 @@ export const requestSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("create"),
     id,
-    command: z.string().optional(),
-    args: z.array(z.string()).optional(),
-    cwd: z.string().optional(),
-    env: z.record(z.string(), z.string()).optional(),
+    command: z.string().max(MAX_ARGUMENT_CHARS).optional(),
+    args: z.array(z.string().max(MAX_ARGUMENT_CHARS)).max(4096).optional(),
+    cwd: z.string().max(4096).optional(),
+    env: z
+      .record(z.string().max(4096), z.string().max(MAX_ARGUMENT_CHARS))
+      .refine((env) => Object.keys(env).length <= 4096, "at most 4096 variables")
+      .optional(),
     name: z.string().max(200).optional(),
     ...size,
     auto_pager: z.boolean().optional(),
     /** Hook bash/zsh (OSC 133 markers in the output, default true); older daemons ignore it. */
     shell_integration: z.boolean().optional(),
-    log_file: z.string().optional(),
-    log_max_size: z.number().min(0).optional(),
-    log_max_files: z.number().int().min(1).optional(),
-    record: z.string().optional(),
+    log_file: z.string().max(4096).optional(),
+    log_max_size: z.number().min(0).max(1_000_000).optional(),
+    log_max_files: z.number().int().min(1).max(100).optional(),
+    record: z.string().max(4096).optional(),
   }),
   z.object({
     type: z.literal("attach"),
@@ -200,75 +245,93 @@ export type RequestType = Request["type"];
 export type RequestOf<T extends RequestType> = Omit<Extract<Request, { type: T }>, "id">;
 
 // ---- replies and events (daemon → client) ------------------------------------------------
+// Validated by the client like requests are by the daemon: a peer (a remote daemon over SSH, or
+// whatever listens on the socket) is outside input. Cursors are safe integers (z.int), strings
+// and lists bounded.
 
-export interface ExitInfo {
-  code: number | null;
-  signal: string | null;
-  reason?: string;
-}
+const text = z.string().max(64 * 1024);
+const shortText = z.string().max(4096);
+
+export const exitInfoSchema = z.object({
+  code: z.number().int().nullable(),
+  signal: z.string().max(64).nullable(),
+  reason: shortText.optional(),
+});
+export type ExitInfo = z.infer<typeof exitInfoSchema>;
 
 /** A session as the daemon describes it (list, state, create and attach replies). */
-export interface SessionInfo {
-  id: string;
-  name?: string;
-  type: "local";
-  target: string;
-  pid?: number;
-  cols: number;
-  rows: number;
-  created_at: string;
-  last_used: string;
-  is_alive: boolean;
-  exit?: ExitInfo;
-  exited_at?: string;
+export const sessionInfoSchema = z.object({
+  id: session,
+  name: z.string().max(200).optional(),
+  type: z.literal("local"),
+  target: text,
+  pid: z.number().int().min(0).optional(),
+  ...size,
+  created_at: z.string().max(64),
+  last_used: z.string().max(64),
+  is_alive: z.boolean(),
+  exit: exitInfoSchema.optional(),
+  exited_at: z.string().max(64).optional(),
   /** When an ended session is dropped (retention). */
-  expires_at?: string;
+  expires_at: z.string().max(64).optional(),
   /** Oldest output cursor still held. */
-  start: number;
+  start: cursor,
   /** Cursor after the newest output byte. */
-  end: number;
+  end: cursor,
   /** Read mark last reported by an agent (write/detach `read_mark`). */
-  read_mark: number;
+  read_mark: cursor,
   /** Connections attached now. */
-  clients: number;
-  state: "at_prompt" | "password_prompt" | "confirmation" | "pager" | "running" | "unknown";
-  last_prompt?: string;
-  auto_pager: boolean;
+  clients: z.number().int().min(0),
+  state: z.enum(["at_prompt", "password_prompt", "confirmation", "pager", "running", "unknown"]),
+  last_prompt: text.optional(),
+  auto_pager: z.boolean(),
   /** The shell the daemon hooked for shell integration, if any. */
-  shell?: "bash" | "zsh";
+  shell: z.enum(["bash", "zsh"]).optional(),
   /** Where the daemon writes the log file, if one was asked for. */
-  log_file?: string;
-}
+  log_file: shortText.optional(),
+});
+export type SessionInfo = z.infer<typeof sessionInfoSchema>;
 
-export interface AttachResult {
-  session: SessionInfo;
+export const attachResultSchema = z.object({
+  session: sessionInfoSchema,
   /** Cursor of the first output byte that follows (output events start here). */
-  from: number;
+  from: cursor,
   /** Output between the requested cursor and `from` is no longer held. */
-  is_truncated: boolean;
-  /** With `screen: true`: escape sequences that draw the screen as of `from`. */
-  screen?: string;
-}
+  is_truncated: z.boolean(),
+  /** With `screen: true`: escape sequences that draw the screen as of `from` (bounded by the frame size). */
+  screen: z.string().optional(),
+});
+export type AttachResult = z.infer<typeof attachResultSchema>;
 
-export interface ReplyResults {
-  create: { session: SessionInfo };
-  attach: AttachResult;
-  detach: Record<string, never>;
-  write: Record<string, never>;
-  resize: Record<string, never>;
-  signal: Record<string, never>;
-  close: { exit?: ExitInfo };
-  list: { sessions: SessionInfo[] };
-  state: { session: SessionInfo };
-}
+const empty = z.object({});
 
-export interface ReplyError {
-  code: string;
-  message: string;
-  retryable: boolean;
-}
+/** The shape of each request type's result; DaemonClient checks every reply against it. */
+export const resultSchemas = {
+  create: z.object({ session: sessionInfoSchema }),
+  attach: attachResultSchema,
+  detach: empty,
+  write: empty,
+  resize: empty,
+  signal: empty,
+  close: z.object({ exit: exitInfoSchema.optional() }),
+  list: z.object({ sessions: z.array(sessionInfoSchema).max(100_000) }),
+  state: z.object({ session: sessionInfoSchema }),
+} satisfies Record<RequestType, z.ZodType>;
 
-export type Reply = { type: "reply"; id: number; ok: true; result: unknown } | { type: "reply"; id: number; ok: false; error: ReplyError };
+export const replyErrorSchema = z.object({ code: z.string().max(64), message: text, retryable: z.boolean() });
+
+export const replySchema = z.discriminatedUnion("ok", [
+  z.object({ type: z.literal("reply"), id, ok: z.literal(true), result: z.unknown() }),
+  z.object({ type: z.literal("reply"), id, ok: z.literal(false), error: replyErrorSchema }),
+]);
+
+export const daemonHelloSchema = z.object({
+  type: z.literal("hello"),
+  protocol: z.literal(PROTOCOL_NAME),
+  version: z.number().int().min(1),
+  daemon: z.string().max(200),
+  pid: z.number().int().min(0),
+});
 
 /**
  * Pushed to attached clients as things happen:
@@ -279,10 +342,15 @@ export type Reply = { type: "reply"; id: number; ok: true; result: unknown } | {
  * - `resized` — another client changed the size.
  * - `closed` — the session is gone (close_session elsewhere, retention expiry); the attachment ends.
  */
-export type Event =
-  | { type: "output"; session: string; cursor: number; lflag?: number }
-  | ({ type: "exit"; session: string } & ExitInfo)
-  | { type: "resized"; session: string; cols: number; rows: number }
-  | { type: "closed"; session: string; reason: string };
+export const eventSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("output"), session, cursor, lflag: z.number().int().min(0).max(2 ** 32 - 1).optional() }),
+  z.object({ type: z.literal("exit"), session, ...exitInfoSchema.shape }),
+  z.object({ type: z.literal("resized"), session, ...size }),
+  z.object({ type: z.literal("closed"), session, reason: shortText }),
+]);
+export type Event = z.infer<typeof eventSchema>;
 
-export const EVENT_TYPES: ReadonlySet<string> = new Set(["output", "exit", "resized", "closed"]);
+export type ReplyResults = { [T in RequestType]: z.infer<(typeof resultSchemas)[T]> };
+
+export type ReplyError = z.infer<typeof replyErrorSchema>;
+export type Reply = z.infer<typeof replySchema>;
