@@ -265,16 +265,6 @@ installed_version() {
   "$dest" --version </dev/null 2>/dev/null | sed -n 's/^pty-mcp \([^ ]*\)$/\1/p' | head -n 1 || true
 }
 
-# The plugin's bin/ is on the PATH of Claude Code's Bash tool: there bin/pty-mcp runs the binary
-# in ${CLAUDE_PLUGIN_DATA} (a link once it is installed; before, the shim that installs it).
-link_plugin_bin() {
-  [ "$mode" = plugin ] && [ "$dest_dir" != "$CLAUDE_PLUGIN_ROOT/bin" ] || return 0
-  _link="$CLAUDE_PLUGIN_ROOT/bin/pty-mcp"
-  [ "$(readlink "$_link" 2>/dev/null || true)" != "$dest" ] || return 0
-  { mkdir -p -- "$CLAUDE_PLUGIN_ROOT/bin" && ln -s "$dest" "$_link.$$" && mv -f -- "$_link.$$" "$_link"; } 2>/dev/null ||
-    { rm -f -- "$_link.$$"; say "note: could not link $_link to $dest (pty-mcp on the Bash tool's PATH stays the shim)"; }
-}
-
 # take_lock: one install at a time in $dest_dir (mkdir is atomic). A lock whose owner is gone
 # (killed with SIGKILL) is taken over; a live owner is waited for, up to the download timeout.
 take_lock() {
@@ -312,7 +302,6 @@ already_installed() {
 }
 if already_installed; then
   say "pty-mcp $version is already installed at $dest"
-  link_plugin_bin
   [ "$mode" = plugin ] && exit 0
   skip_binary=1
 else
@@ -328,7 +317,6 @@ take_lock
 if [ "$skip_binary" = 0 ] && already_installed; then
   # Installed by the install we waited for.
   say "pty-mcp $version is already installed at $dest"
-  link_plugin_bin
   [ "$mode" = plugin ] && exit 0
   skip_binary=1
 fi
@@ -366,7 +354,6 @@ if [ "$skip_binary" = 0 ]; then
     mv -f -- "$work/$asset" "$dest"
     say "installed $("$dest" --version </dev/null 2>/dev/null || echo "$asset") at $dest"
   fi
-  link_plugin_bin
 fi
 
 [ "$mode" = plugin ] && exit 0
