@@ -8,7 +8,7 @@ export const detachSession = defineTool({
   name: "detach_session",
   title: "Detach a persistent session",
   description: "Leave a long job running in the background: stop following a persistent session while its work keeps running in the daemon; reattach later with its session_id. A non-persistent session is refused (NOT_PERSISTENT) rather than closed.",
-  meta: { searchHint: "detach background persistent keep running disconnect tmux screen" },
+  meta: { searchHint: "detach background persistent keep running job leave tmux screen" },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   input: z.object({ session_id: sessionId }),
   output: z.looseObject({ success: z.boolean(), session_id: z.string() }),

@@ -34,7 +34,7 @@ export const listRemoteSessions = defineTool({
     "List persistent sessions to reattach to after a disconnect: persistent sessions held by a pty-mcp daemon, running and recently ended (kept 24 h with their exit code), whoever started them. " +
     "Without host: the local daemon (nothing is started just to list); reattach with create_local_session {session_id}. " +
     "With host: that host's daemon over SSH (connecting like create_ssh_session, installing pty-mcp there if missing); reattach with create_ssh_session {host, session_id}.",
-  meta: { searchHint: "persistent sessions reattach resume daemon remote host tmux list" },
+  meta: { searchHint: "persistent session reattach resume after disconnect daemon remote host tmux list" },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: z.object({
     host: z.string().min(1).optional().describe("Remote host (SSH) whose daemon to list; omit for the local daemon."),

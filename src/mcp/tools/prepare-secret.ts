@@ -10,7 +10,7 @@ export const prepareSecret = defineTool({
   description:
     "Have a password ready for a prompt that will come later (sudo, ssh, a console login): ask the human for a secret now and keep it in memory (never on disk); it is typed by itself, once, when the session next shows a password prompt and its output settles. " +
     "Use it before a command that will ask later (a console login, ssh, enable). You get only {success, length}; get_session_state shows awaiting_secret until it is sent.",
-  meta: { requiresUserInteraction: true, searchHint: "password secret sudo prompt later login credential human" },
+  meta: { requiresUserInteraction: true, searchHint: "password ready later prompt sudo ssh console login secret credential human" },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: z.object({
     ...secretParams,

@@ -17,7 +17,7 @@ export const sendSecret = defineTool({
     "You get only {success, length}; the secret never appears in results, logs, recordings or the audit trail. " +
     "The session must be at a password prompt (get_session_state: password_prompt); at a shell prompt it is refused. " +
     "To answer a prompt that will appear later by itself, use prepare_secret.",
-  meta: { requiresUserInteraction: true, searchHint: "password secret passphrase credential sudo prompt login human" },
+  meta: { requiresUserInteraction: true, searchHint: "enter type password passphrase secret credential prompt sudo ssh login human" },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: z.object(secretParams),
   output: z.object({ success: z.boolean(), length: z.number() }),

@@ -5,35 +5,8 @@
 import { expect, test } from "bun:test";
 import type { Tool } from "../tool.ts";
 import { tools } from "./index.ts";
+import { requests } from "../../../test/fixtures/tool-search-requests.ts";
 
-/** [request, the tool it should find] */
-const requests: readonly [string, string][] = [
-  ["run a shell command and keep the session", "create_local_session"],
-  ["interactive terminal shell session", "create_local_session"],
-  ["start a python repl", "create_local_session"],
-  ["ssh into a server", "create_ssh_session"],
-  ["connect to remote host over ssh", "create_ssh_session"],
-  ["serial console router", "create_serial_session"],
-  ["list usb serial ports", "list_serial_ports"],
-  ["type a command into the terminal", "send_input"],
-  ["run command and get output", "send_input"],
-  ["wait until output appears", "read_output"],
-  ["tail a log until error", "read_output"],
-  ["read command output since cursor", "read_output"],
-  ["see the screen of top or vim", "read_screen"],
-  ["press ctrl+c to interrupt", "send_control"],
-  ["send arrow keys and escape", "send_control"],
-  ["enter a password at a prompt", "send_secret"],
-  ["sudo will ask for a password later", "prepare_secret"],
-  ["answer login prompts username password like expect", "run_dialog"],
-  ["is the command still running or finished", "get_session_state"],
-  ["resize terminal window", "resize_session"],
-  ["list open sessions", "list_sessions"],
-  ["close the terminal session", "close_session"],
-  ["keep a job running in the background and disconnect", "detach_session"],
-  ["reattach to a persistent session after disconnect", "list_remote_sessions"],
-  ["which servers are in the ansible inventory", "list_hosts"],
-];
 
 const stopwords = new Set("a an the to of in on and or is it its for with at by as be i my me into from this that what when then get".split(" "));
 
