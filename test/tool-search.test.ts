@@ -3,9 +3,9 @@
 // right tool must be among the first three of a plain keyword ranking (SPEC §12). The table this
 // prints is the note's record of where each tool ranked.
 import { expect, test } from "bun:test";
-import type { Tool } from "../tool.ts";
-import { tools } from "./index.ts";
-import { requests } from "../../../test/fixtures/tool-search-requests.ts";
+import type { Tool } from "../src/mcp/tool.ts";
+import { tools } from "../src/mcp/tools/index.ts";
+import { requests } from "./fixtures/tool-search-requests.ts";
 
 
 const stopwords = new Set("a an the to of in on and or is it its for with at by as be i my me into from this that what when then get".split(" "));
