@@ -22,6 +22,7 @@ export const runOnHostsTool = defineTool({
     "an unknown host key is never accepted here: verify its fingerprint, then record it with create_ssh_session {host, accept_host_key}. " +
     "Connections are pooled and reused for 10 minutes, so a second call is fast. Each host's output is bounded (16 KiB, head and tail). " +
     "Uses ~/.ssh/config, ssh-agent, identity files and known_hosts like create_ssh_session. Progress is reported as k/N hosts; cancelling stops the hosts not done.",
+  meta: { searchHint: "run command many hosts fleet servers parallel ssh inventory ansible clush pdsh" },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   task: "optional",
   input: z.object({

@@ -17,6 +17,7 @@ export const transferFileTool = defineTool({
     "The content streams between the file systems and never passes through your context; any size works. " +
     "Each copy is written to a temporary name and renamed into place (a reader never sees half a file) after its SHA-256 was checked on both ends (sha256sum on the host). " +
     "Uses the pooled SSH connections of run_on_hosts (same ~/.ssh/config, agent, keys, known_hosts). Progress is reported in bytes. The result is per host.",
+  meta: { searchHint: "copy upload download file scp sftp hosts servers transfer" },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   task: "optional",
   input: z.object({
