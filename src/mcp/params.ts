@@ -61,3 +61,15 @@ export const createCommon = {
 
 export const DEFAULT_COLS = 120;
 export const DEFAULT_ROWS = 40;
+
+/** Spellings of a line ending that survive clients and prompts that cannot send a bare CR. */
+const LINE_ENDING_NAMES: Record<string, string> = { cr: "\r", lf: "\n", crlf: "\r\n", none: "" };
+
+/** "\r", "\r\n" as characters, the escaped forms `\r`/`\n` as typed in a prompt, or cr/lf/crlf/none; undefined when it is none of them. */
+export function lineEnding(value: string): string | undefined {
+  const named = LINE_ENDING_NAMES[value.trim().toLowerCase()];
+  if (named !== undefined) return named;
+  if (/^(?:\\[rn])+$/.test(value)) return value.replaceAll("\\r", "\r").replaceAll("\\n", "\n");
+  if (/^[\r\n]*$/.test(value)) return value;
+  return undefined;
+}

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { BRK, COM_PORT, CONTROL, DM, DO, DONT, GA, IAC, MAX_SUBNEGOTIATION_BYTES, NOP, OPT, SB, SE, subnegotiation, TelnetProtocol, type TelnetEvent, WILL, WONT } from "./protocol.ts";
+import { COM_PORT, CONTROL } from "./com-port.ts";
+import { BRK, DM, DO, DONT, GA, IAC, MAX_SUBNEGOTIATION_BYTES, NOP, OPT, SB, SE, subnegotiation, TelnetProtocol, type TelnetEvent, WILL, WONT } from "./protocol.ts";
 
 const size = { cols: 120, rows: 40 };
 const bytes = (...values: number[]) => Uint8Array.from(values);

@@ -4,6 +4,8 @@
 // a socket (like daemon/protocol.ts). Option negotiation follows RFC 1143's "Q method" without
 // the queue bits, so neither side can drive the other into a negotiation loop.
 
+import { applyComPortAnswer, COM_PORT, type ComPortSettings, type ComPortState, settingsCommands } from "./com-port.ts";
+
 /** Telnet commands (RFC 854, "TELNET COMMAND STRUCTURE"). */
 export const IAC = 255;
 export const DONT = 254;
@@ -31,64 +33,6 @@ export const OPT = {
 export const MAX_SUBNEGOTIATION_BYTES = 4096;
 /** An unsupported option is refused this many times; further requests for it are ignored (a flood of DO/WILL gets no flood back). */
 const MAX_REFUSALS_PER_OPTION = 4;
-
-/** RFC 2217 commands sent by the client; the server answers with the same code + 100. */
-export const COM_PORT = {
-  SIGNATURE: 0,
-  SET_BAUDRATE: 1,
-  SET_DATASIZE: 2,
-  SET_PARITY: 3,
-  SET_STOPSIZE: 4,
-  SET_CONTROL: 5,
-  NOTIFY_LINESTATE: 6,
-  NOTIFY_MODEMSTATE: 7,
-  FLOWCONTROL_SUSPEND: 8,
-  FLOWCONTROL_RESUME: 9,
-  SET_LINESTATE_MASK: 10,
-  SET_MODEMSTATE_MASK: 11,
-  PURGE_DATA: 12,
-} as const;
-const SERVER_OFFSET = 100;
-
-/** SET-CONTROL values (RFC 2217 §"SET-CONTROL"). */
-export const CONTROL = {
-  REQUEST_FLOW: 0,
-  FLOW_NONE: 1,
-  FLOW_XONXOFF: 2,
-  FLOW_HARDWARE: 3,
-  REQUEST_BREAK: 4,
-  BREAK_ON: 5,
-  BREAK_OFF: 6,
-  REQUEST_DTR: 7,
-  DTR_ON: 8,
-  DTR_OFF: 9,
-  REQUEST_RTS: 10,
-  RTS_ON: 11,
-  RTS_OFF: 12,
-} as const;
-
-export type Parity = "none" | "odd" | "even" | "mark" | "space";
-export type FlowControl = "none" | "xonxoff" | "rtscts";
-const PARITY_CODES: Record<Parity, number> = { none: 1, odd: 2, even: 3, mark: 4, space: 5 };
-const STOP_CODES: Record<1 | 2, number> = { 1: 1, 2: 2 };
-const FLOW_CODES: Record<FlowControl, number> = { none: CONTROL.FLOW_NONE, xonxoff: CONTROL.FLOW_XONXOFF, rtscts: CONTROL.FLOW_HARDWARE };
-
-/** Port settings as the COM-PORT server reported them back (undefined: not answered yet). */
-export interface ComPortState {
-  baudRate?: number;
-  dataBits?: number;
-  parity?: Parity;
-  stopBits?: number;
-  flowControl?: FlowControl;
-  dtr?: boolean;
-  rts?: boolean;
-  break?: boolean;
-  /** RFC 2217 NOTIFY-LINESTATE / NOTIFY-MODEMSTATE bit masks, the last received. */
-  lineState?: number;
-  modemState?: number;
-  /** The server's SIGNATURE answer, when it sent one. */
-  signature?: string;
-}
 
 export type TelnetEvent =
   /** Data bytes for the terminal, with every protocol byte removed. */
@@ -312,28 +256,14 @@ export class TelnetProtocol {
     return Uint8Array.of(IAC, BRK);
   }
 
-  /** An RFC 2217 command (IAC SB COM-PORT-OPTION command value… IAC SE). */
-  comPortCommand(command: number, value: Uint8Array): Uint8Array {
-    return subnegotiation(OPT.COM_PORT, Uint8Array.of(command, ...value));
+  /** The RFC 2217 commands that set a serial line (IAC SB COM-PORT-OPTION command value… IAC SE each). */
+  comPortSettings(settings: ComPortSettings): Uint8Array {
+    return concat(settingsCommands(settings).map((payload) => subnegotiation(OPT.COM_PORT, payload)));
   }
 
-  /** The commands that set a serial line, in the order RFC 2217 lists them. */
-  comPortSettings(settings: { baudRate?: number; dataBits?: number; parity?: Parity; stopBits?: 1 | 2; flowControl?: FlowControl }): Uint8Array {
-    const parts: Uint8Array[] = [];
-    if (settings.baudRate !== undefined) {
-      const v = settings.baudRate >>> 0;
-      parts.push(this.comPortCommand(COM_PORT.SET_BAUDRATE, Uint8Array.of(v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255)));
-    }
-    if (settings.dataBits !== undefined) parts.push(this.comPortCommand(COM_PORT.SET_DATASIZE, Uint8Array.of(settings.dataBits)));
-    if (settings.parity !== undefined) parts.push(this.comPortCommand(COM_PORT.SET_PARITY, Uint8Array.of(PARITY_CODES[settings.parity])));
-    if (settings.stopBits !== undefined) parts.push(this.comPortCommand(COM_PORT.SET_STOPSIZE, Uint8Array.of(STOP_CODES[settings.stopBits])));
-    if (settings.flowControl !== undefined) parts.push(this.comPortCommand(COM_PORT.SET_CONTROL, Uint8Array.of(FLOW_CODES[settings.flowControl])));
-    return concat(parts);
-  }
-
-  /** SET-CONTROL for BREAK / DTR / RTS. */
+  /** SET-CONTROL for BREAK / DTR / RTS (a CONTROL value). */
   comPortControl(value: number): Uint8Array {
-    return this.comPortCommand(COM_PORT.SET_CONTROL, Uint8Array.of(value));
+    return subnegotiation(OPT.COM_PORT, Uint8Array.of(COM_PORT.SET_CONTROL, value));
   }
 
   #sbPush(b: number, events: TelnetEvent[]): void {
@@ -353,69 +283,9 @@ export class TelnetProtocol {
     // RFC 1091: SB TERMINAL-TYPE SEND → SB TERMINAL-TYPE IS <name>.
     if (option === OPT.TTYPE && payload[0] === 1 && this.enabled("local", OPT.TTYPE)) {
       events.push({ type: "send", bytes: subnegotiation(OPT.TTYPE, Uint8Array.of(0, ...new TextEncoder().encode(this.terminalType))) });
-    } else if (option === OPT.COM_PORT && payload.length > 0) {
-      this.#comPortAnswer(payload, events);
+    } else if (option === OPT.COM_PORT && payload.length > 0 && applyComPortAnswer(this.comPort, payload)) {
+      events.push({ type: "com-port", command: payload[0]!, state: { ...this.comPort } });
     }
-  }
-
-  #comPortAnswer(payload: Uint8Array, events: TelnetEvent[]): void {
-    const command = payload[0]!;
-    const value = payload.subarray(1);
-    const state = this.comPort;
-    switch (command - SERVER_OFFSET) {
-      case COM_PORT.SIGNATURE:
-        state.signature = new TextDecoder().decode(value);
-        break;
-      case COM_PORT.SET_BAUDRATE:
-        if (value.length >= 4) state.baudRate = ((value[0]! << 24) | (value[1]! << 16) | (value[2]! << 8) | value[3]!) >>> 0;
-        break;
-      case COM_PORT.SET_DATASIZE:
-        if (value[0] !== undefined && value[0] >= 5 && value[0] <= 8) state.dataBits = value[0];
-        break;
-      case COM_PORT.SET_PARITY: {
-        const parity = (Object.keys(PARITY_CODES) as Parity[]).find((p) => PARITY_CODES[p] === value[0]);
-        if (parity) state.parity = parity;
-        break;
-      }
-      case COM_PORT.SET_STOPSIZE:
-        if (value[0] === 1 || value[0] === 2) state.stopBits = value[0];
-        else if (value[0] === 3) state.stopBits = 1.5;
-        break;
-      case COM_PORT.SET_CONTROL:
-        switch (value[0]) {
-          case CONTROL.FLOW_NONE:
-            state.flowControl = "none";
-            break;
-          case CONTROL.FLOW_XONXOFF:
-            state.flowControl = "xonxoff";
-            break;
-          case CONTROL.FLOW_HARDWARE:
-            state.flowControl = "rtscts";
-            break;
-          case CONTROL.BREAK_ON:
-          case CONTROL.BREAK_OFF:
-            state.break = value[0] === CONTROL.BREAK_ON;
-            break;
-          case CONTROL.DTR_ON:
-          case CONTROL.DTR_OFF:
-            state.dtr = value[0] === CONTROL.DTR_ON;
-            break;
-          case CONTROL.RTS_ON:
-          case CONTROL.RTS_OFF:
-            state.rts = value[0] === CONTROL.RTS_ON;
-            break;
-        }
-        break;
-      case COM_PORT.NOTIFY_LINESTATE:
-        if (value[0] !== undefined) state.lineState = value[0];
-        break;
-      case COM_PORT.NOTIFY_MODEMSTATE:
-        if (value[0] !== undefined) state.modemState = value[0];
-        break;
-      default:
-        return;
-    }
-    events.push({ type: "com-port", command, state: { ...state } });
   }
 
   #supportedLocal(option: number): boolean {

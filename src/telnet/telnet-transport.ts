@@ -4,17 +4,11 @@
 import { connect, type Socket } from "node:net";
 import { PtyError } from "../errors.ts";
 import { Emitter, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport.ts";
-import { type ComPortState, CONTROL, type FlowControl, OPT, type Parity, TelnetProtocol, type TelnetEvent } from "./protocol.ts";
+import { type ComPortSettings, type ComPortState, CONTROL } from "./com-port.ts";
+import { OPT, TelnetProtocol, type TelnetEvent } from "./protocol.ts";
 
+export type { ComPortSettings };
 export type ConsoleMode = "telnet" | "rfc2217" | "raw";
-
-export interface ComPortSettings {
-  baudRate?: number;
-  dataBits?: 5 | 6 | 7 | 8;
-  parity?: Parity;
-  stopBits?: 1 | 2;
-  flowControl?: FlowControl;
-}
 
 export interface TelnetConnectOptions {
   host: string;
@@ -220,7 +214,7 @@ export class TelnetTransport implements Transport {
       );
     }
     await this.#send(protocol.comPortSettings(settings)).catch(() => {});
-    const wanted: (keyof ComPortState)[] = [];
+    const wanted: (keyof ComPortSettings)[] = [];
     if (settings.baudRate !== undefined) wanted.push("baudRate");
     if (settings.dataBits !== undefined) wanted.push("dataBits");
     if (settings.parity !== undefined) wanted.push("parity");
@@ -231,8 +225,8 @@ export class TelnetTransport implements Transport {
     if (this.#exitInfo) throw new PtyError("CONN_FAILED", `${this.host}:${this.port} closed the connection during RFC 2217 negotiation.`, true);
     if (!answeredAll) this.warnings.push(`The server did not confirm every line setting within ${timeoutMs} ms; get_session_state shows what it answered.`);
     const got = protocol.comPort;
-    const refused = wanted.filter((key) => got[key] !== undefined && got[key] !== settings[key as keyof ComPortSettings]);
-    if (refused.length > 0) this.warnings.push(`The server kept different settings: ${refused.map((key) => `${key} ${String(got[key])} (asked ${String(settings[key as keyof ComPortSettings])})`).join(", ")}.`);
+    const refused = wanted.filter((key) => got[key] !== undefined && got[key] !== settings[key]);
+    if (refused.length > 0) this.warnings.push(`The server kept different settings: ${refused.map((key) => `${key} ${String(got[key])} (asked ${String(settings[key])})`).join(", ")}.`);
   }
 
   async #comPortBreak(durationMs: number): Promise<void> {

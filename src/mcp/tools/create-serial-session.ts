@@ -2,20 +2,9 @@ import { z } from "zod";
 import { PtyError } from "../../errors.ts";
 import { buildSinks } from "../../record/sinks.ts";
 import { openSerialSession } from "../../serial/open-serial.ts";
-import { bool, createCommon, DEFAULT_COLS, DEFAULT_ROWS, int } from "../params.ts";
+import { comPortInfo, openTelnetSession, parseSerialUrl } from "../../telnet/open-telnet.ts";
+import { bool, createCommon, DEFAULT_COLS, DEFAULT_ROWS, int, lineEnding, num } from "../params.ts";
 import { defineTool } from "../tool.ts";
-
-/** Spellings of a line ending that survive clients and prompts that cannot send a bare CR. */
-const LINE_ENDING_NAMES: Record<string, string> = { cr: "\r", lf: "\n", crlf: "\r\n", none: "" };
-
-/** "\r", "\r\n" as characters, the escaped forms `\r`/`\n` as typed in a prompt, or cr/lf/crlf/none. */
-function lineEnding(value: string): string | undefined {
-  const named = LINE_ENDING_NAMES[value.trim().toLowerCase()];
-  if (named !== undefined) return named;
-  if (/^(?:\\[rn])+$/.test(value)) return value.replaceAll("\\r", "\r").replaceAll("\\n", "\n");
-  if (/^[\r\n]*$/.test(value)) return value;
-  return undefined;
-}
 
 const settingsShape = z.object({
   baud_rate: z.number(),
@@ -30,7 +19,7 @@ const output = z.looseObject({
   type: z.literal("serial"),
   target: z.string(),
   name: z.string().optional(),
-  settings: settingsShape,
+  settings: settingsShape.partial().optional(),
   line_ending: z.string(),
   cols: z.number(),
   rows: z.number(),
@@ -45,11 +34,17 @@ export const createSerialSession = defineTool({
     "as a session: 9600 8N1 without flow control unless told otherwise, raw mode, exclusive. send_input appends a bare CR (line_ending). " +
     "Consoles are often silent until Enter: send_input with an empty input wakes them. list_serial_ports shows the ports present. " +
     "send_control break sends a real BREAK; dtr_on/dtr_off/rts_on/rts_off set the modem lines. " +
-    "The result's settings are what the driver actually kept; warning names what it refused.",
-  meta: { searchHint: "serial console tty uart baud router switch cisco embedded board usb minicom screen" },
+    "The result's settings are what the driver actually kept; warning names what it refused. " +
+    "A serial port behind a network server: device rfc2217://host:port (RFC 2217: the line settings are negotiated and settings are the server's answers) " +
+    "or socket://host:port (raw TCP: the server's own settings apply).",
+  meta: { searchHint: "serial console tty uart baud router switch cisco embedded board usb minicom screen rfc2217 ser2net console server" },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   input: z.object({
-    device: z.string().min(1).optional().describe("Device path under /dev/, e.g. /dev/ttyUSB0 or a /dev/serial/by-id/… link (no `..`). Required (or its alias `port`)."),
+    device: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Device path under /dev/, e.g. /dev/ttyUSB0 or a /dev/serial/by-id/… link (no `..`), or a network serial port rfc2217://host:port / socket://host:port. Required (or its alias `port`)."),
     port: z.string().min(1).optional().describe("Alias of device."),
     baud_rate: int(1, 100_000_000).optional().describe("Line speed (default 9600). Standard rates 50…4000000 where the OS has them; Cisco consoles 9600, many boards 115200."),
     baud: int(1, 100_000_000).optional().describe("Alias of baud_rate."),
@@ -64,6 +59,7 @@ export const createSerialSession = defineTool({
       .describe('What send_input appends (default "\\r", the Enter key). "\\r\\n" submits twice on many consoles (an empty password). Also cr, lf, crlf, none.'),
     dtr: bool.optional().describe("DTR level right after opening (default: as the driver sets it, on). false keeps boards that reset on DTR from resetting on close too."),
     rts: bool.optional().describe("RTS level right after opening (default: as the driver sets it, on)."),
+    connect_timeout: num(0.1, 600).optional().describe("rfc2217:// and socket:// only: seconds to wait for the TCP connection (default 15)."),
     ...createCommon,
   }),
   output,
@@ -78,6 +74,35 @@ export const createSerialSession = defineTool({
     }
     const cols = input.cols ?? DEFAULT_COLS;
     const rows = input.rows ?? DEFAULT_ROWS;
+    const url = parseSerialUrl(device);
+    if (url) {
+      const dataBits = input.data_bits as 5 | 6 | 7 | 8 | undefined;
+      const stopBits = input.stop_bits as 1 | 2 | undefined;
+      const { session, transport, warning } = await openTelnetSession(sessions, {
+        host: url.host,
+        port: url.port,
+        mode: url.mode,
+        type: "serial",
+        target: device,
+        connectTimeoutMs: (input.connect_timeout ?? 15) * 1000,
+        // RFC 2217 sets every line parameter, with SPEC §2's defaults (9600 8N1, no flow control).
+        comPort: url.mode === "rfc2217" ? { baudRate: baudRate ?? 9600, dataBits: dataBits ?? 8, parity: input.parity ?? "none", stopBits: stopBits ?? 1, flowControl: input.flow_control ?? "none" } : undefined,
+        lineEnding: ending ?? "\r",
+        name: input.name,
+        cols,
+        rows,
+        autoPager: input.auto_pager,
+        sinks: buildSinks(input),
+      });
+      if (url.mode === "rfc2217" && (input.dtr !== undefined || input.rts !== undefined)) await transport.capabilities.setModemLines?.({ dtr: input.dtr, rts: input.rts });
+      const result: z.input<typeof output> = { session_id: session.id, type: "serial", target: device, line_ending: session.lineEnding, cols, rows };
+      if (url.mode === "rfc2217") result.settings = comPortInfo(transport.comPort);
+      if (input.name) result.name = input.name;
+      const ignored = url.mode === "raw" && [baudRate, input.data_bits, input.parity, input.stop_bits, input.flow_control, input.dtr, input.rts].some((v) => v !== undefined);
+      const warnings = [warning, ignored ? "socket:// is raw TCP: line settings and modem lines cannot be set through it (the server's own settings apply); use rfc2217:// to set them." : undefined].filter(Boolean);
+      if (warnings.length > 0) result.warning = warnings.join(" ");
+      return result;
+    }
     const { session, settings, warning } = await openSerialSession(sessions, {
       device,
       baudRate,

@@ -4,6 +4,7 @@ import { closeSession } from "./close-session.ts";
 import { createLocalSession } from "./create-local-session.ts";
 import { createSerialSession } from "./create-serial-session.ts";
 import { createSshSession } from "./create-ssh-session.ts";
+import { createTelnetSession } from "./create-telnet-session.ts";
 import { detachSession } from "./detach-session.ts";
 import { getSessionState } from "./get-session-state.ts";
 import { listHosts } from "./list-hosts.ts";
@@ -25,6 +26,7 @@ export const tools = [
   createLocalSession,
   createSshSession,
   createSerialSession,
+  createTelnetSession,
   listSerialPorts,
   sendInput,
   readOutput,
