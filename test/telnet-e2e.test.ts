@@ -176,7 +176,7 @@ describe("ser2net in front of the fake switch", () => {
     expect(created).toEqual({ session_id: id, type: "serial", target: url, line_ending: "\r", cols: 120, rows: 40, settings: { ...settings, modem_state: expect.any(Number) } });
     expect(Bun.spawnSync(["stty", "-F", devices[0]!]).stdout.toString().split("\n")[0]).toEqual("speed 115200 baud; line = 0;");
     const state = await call("get_session_state", { session_id: id });
-    expect({ type: state.type, target: state.target, mode: state.mode, settings: state.settings }).toEqual({ type: "serial", target: url, mode: "rfc2217", settings: { ...settings, modem_state: expect.any(Number) } });
+    expect({ type: state.type, target: state.target, line_ending: state.line_ending, settings: state.settings }).toEqual({ type: "serial", target: url, line_ending: "\r", settings: { ...settings, modem_state: expect.any(Number) } });
     expect(await switchDialog(id)).toEqual(dialogSteps);
   });
 
@@ -204,6 +204,8 @@ describe("ser2net in front of the fake switch", () => {
         .map((l) => /ioctl\((\d+), (TIOC[SC]BRK|TCSBRK)\b/.exec(l))
         .filter((m) => m !== null)
         .map((m) => m[2]);
+    // ser2net clears BREAK (TIOCCBRK) when it opens a device: wait until both are open.
+    while (breaks().filter((c) => c === "TIOCCBRK").length < 2) await Bun.sleep(20);
     const before = breaks().length;
     for (const key of ["break", "dtr_off", "rts_on"]) expect(await call("send_control", { session_id: serial.session_id, key })).toEqual({ success: true, key, cursor: expect.any(Number), is_alive: true });
     while (breaks().length < before + 2) await Bun.sleep(20);

@@ -55,6 +55,9 @@ export function sessionState(session: Session): SessionStateInfo {
   // A link that can drop and come back (a remote daemon): whether it is up now.
   const connected = session.transport.capabilities?.connected;
   if (connected) info.connected = connected();
+  // A serial line behind a network server (RFC 2217): what the server answers now.
+  const lineSettings = session.transport.capabilities?.lineSettings;
+  if (lineSettings) info.settings = lineSettings();
   if (session.name) info.name = session.name;
   const exit = session.exit;
   if (exit) {

@@ -41,12 +41,13 @@ export interface SerialLineSettings {
   flow_control: string;
 }
 
-/** A serial console. */
+/** A serial console: a local port, or one behind a network serial server (rfc2217://, socket://). */
 export interface SerialDescription {
   type: "serial";
-  /** The device path as given. */
+  /** The device path or URL as given. */
   target: string;
-  settings: SerialLineSettings;
+  /** What the driver kept; for rfc2217:// what the server answered (and answers now, through the transport); absent for socket://. */
+  settings?: Partial<SerialLineSettings>;
   line_ending: string;
   /** The device the path resolved to, when it is a link. */
   real_path?: string;
@@ -54,10 +55,23 @@ export interface SerialDescription {
   warning?: string;
 }
 
+/** A console over TCP (create_telnet_session). */
+export interface TelnetDescription {
+  type: "telnet";
+  /** `host:port` (`[v6]:port`). */
+  target: string;
+  /** telnet (RFC 854 negotiation) or raw TCP. */
+  mode: "telnet" | "raw";
+  line_ending: string;
+  /** What the server did not confirm. */
+  warning?: string;
+}
+
 export type SessionDescription =
   | LocalDescription
   | SshDescription
-  | SerialDescription;
+  | SerialDescription
+  | TelnetDescription;
 
 export type SessionType = SessionDescription["type"];
 

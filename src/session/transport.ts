@@ -56,6 +56,8 @@ export interface TransportCapabilities {
    * now. Asking may start a reconnect when it is down.
    */
   connected?(): boolean;
+  /** Line settings as the far end reports them now (RFC 2217: the server's answers, SPEC §2 names); get_session_state shows them as `settings`. */
+  lineSettings?(): Record<string, unknown>;
 }
 
 /** How a transport ended, in words for messages. */

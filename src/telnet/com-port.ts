@@ -143,3 +143,19 @@ export function applyComPortAnswer(state: ComPortState, payload: Uint8Array): bo
   return true;
 }
 
+
+/** Line settings as the RFC 2217 server answered them, with SPEC §2 names (only what it answered). */
+export function comPortInfo(state: ComPortState): Record<string, unknown> {
+  const info: Record<string, unknown> = {};
+  if (state.baudRate !== undefined) info.baud_rate = state.baudRate;
+  if (state.dataBits !== undefined) info.data_bits = state.dataBits;
+  if (state.parity !== undefined) info.parity = state.parity;
+  if (state.stopBits !== undefined) info.stop_bits = state.stopBits;
+  if (state.flowControl !== undefined) info.flow_control = state.flowControl;
+  if (state.dtr !== undefined) info.dtr = state.dtr;
+  if (state.rts !== undefined) info.rts = state.rts;
+  if (state.modemState !== undefined) info.modem_state = state.modemState;
+  if (state.lineState !== undefined) info.line_state = state.lineState;
+  if (state.signature !== undefined) info.signature = state.signature;
+  return info;
+}

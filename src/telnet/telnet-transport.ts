@@ -4,7 +4,7 @@
 import { connect, type Socket } from "node:net";
 import { PtyError } from "../errors.ts";
 import { Emitter, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport.ts";
-import { type ComPortSettings, type ComPortState, CONTROL } from "./com-port.ts";
+import { type ComPortSettings, type ComPortState, comPortInfo, CONTROL } from "./com-port.ts";
 import { OPT, TelnetProtocol, type TelnetEvent } from "./protocol.ts";
 
 export type { ComPortSettings };
@@ -68,6 +68,7 @@ export class TelnetTransport implements Transport {
     if (options.mode === "rfc2217") {
       capabilities.sendBreak = (durationMs) => this.#comPortBreak(durationMs ?? DEFAULT_BREAK_MS);
       capabilities.setModemLines = (lines) => this.#setModemLines(lines);
+      capabilities.lineSettings = () => comPortInfo(this.comPort);
     }
     this.capabilities = capabilities;
     socket.on("data", (chunk: Buffer) => this.#receive(chunk));

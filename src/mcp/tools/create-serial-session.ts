@@ -2,7 +2,8 @@ import { z } from "zod";
 import { PtyError } from "../../errors.ts";
 import { buildSinks } from "../../record/sinks.ts";
 import { openSerialSession } from "../../serial/open-serial.ts";
-import { comPortInfo, openTelnetSession, parseSerialUrl } from "../../telnet/open-telnet.ts";
+import { comPortInfo } from "../../telnet/com-port.ts";
+import { openTelnetSession, parseSerialUrl } from "../../telnet/open-telnet.ts";
 import { bool, createCommon, DEFAULT_COLS, DEFAULT_ROWS, int, lineEnding, num } from "../params.ts";
 import { defineTool } from "../tool.ts";
 
@@ -92,7 +93,7 @@ export const createSerialSession = defineTool({
         cols,
         rows,
         autoPager: input.auto_pager,
-        sinks: buildSinks(input),
+        sinks: () => buildSinks({ ...input, cols, rows }),
       });
       if (url.mode === "rfc2217" && (input.dtr !== undefined || input.rts !== undefined)) await transport.capabilities.setModemLines?.({ dtr: input.dtr, rts: input.rts });
       const result: z.input<typeof output> = { session_id: session.id, type: "serial", target: device, line_ending: session.lineEnding, cols, rows };

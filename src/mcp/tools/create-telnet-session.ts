@@ -79,7 +79,7 @@ export const createTelnetSession = defineTool({
       cols,
       rows,
       autoPager: input.auto_pager,
-      sinks: buildSinks(input),
+      sinks: () => buildSinks({ ...input, cols, rows }),
     });
     const result: z.input<typeof output> = { session_id: session.id, type: "telnet", target, mode: raw ? "raw" : "telnet", line_ending: ending, cols, rows };
     if (input.name) result.name = input.name;
