@@ -4,7 +4,7 @@
 // killed at the end.
 import { afterEach, describe, expect, test } from "bun:test";
 import { alive, cleanupDaemons, runtimeDir, server, until } from "./harness/daemon.ts";
-import { plainBash } from "./harness/mcp.ts";
+import { ASK_TERMINAL, plainBash } from "./harness/mcp.ts";
 
 type R = Record<string, unknown>;
 afterEach(cleanupDaemons);
@@ -56,5 +56,15 @@ describe("shell integration in persistent sessions", () => {
     expect(state).toMatchObject({ shell_integration: false });
     expect(state.shell).toBeUndefined();
     await h.call("close_session", { session_id: id });
+  }, 60_000);
+
+  test("the daemon's session answers the program's terminal queries, once (its mirrors do not)", async () => {
+    const h = await server(runtimeDir());
+    const s = await h.call<R>("create_local_session", { ...plainBash, persistent: true, cols: 80, rows: 24 });
+    const id = s.session_id as string;
+    await h.call("read_output", { session_id: id, wait_for: "^\\$ $", timeout: 10 });
+    const r = await h.call<R>("send_input", { session_id: id, input: ASK_TERMINAL });
+    await h.call("close_session", { session_id: id });
+    expect({ output: r.output, exit_code: r.exit_code }).toEqual({ output: "$'\\E[5;10' $'\\E[?1;2' []\n$ ", exit_code: 0 });
   }, 60_000);
 });

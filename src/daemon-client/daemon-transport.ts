@@ -59,6 +59,8 @@ export class DaemonTransport implements Transport {
       signal: (name) => {
         if (!this.#exited) void this.#client.request({ type: "signal", session: this.sessionId, signal: name }).catch(() => undefined);
       },
+      // The daemon's own session is the program's terminal and answers its queries.
+      queriesAnsweredElsewhere: true,
       // A mirror that reconnects on its own says whether it is connected now; asking starts a reconnect when it is not.
       ...(reconnect
         ? {

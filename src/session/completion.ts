@@ -90,11 +90,14 @@ export async function sendInput(host: CompletionHost, options: SendInputOptions)
       : await awaitCompletion(host, start, raw ? 0 : echoOf.length, raw, options.timeoutMs, options.signal);
     const end = host.buffer.end;
     const maxBytes = DEFAULT_MAX_RESULT_BYTES;
-    const from = end - start > maxBytes ? end - maxBytes : start;
+    // Exact: the command's output starts at its C marker. Before it is only the shell's line editing
+    // (the echo, and what syntax highlighting, autosuggestions or fish redraw over it).
+    const commandStart = exact && host.shell.commandStart > start ? host.shell.commandStart : start;
+    const from = end - commandStart > maxBytes ? end - maxBytes : commandStart;
     const r = host.textBetween(from, end, maxBytes);
     host.readMark = Math.max(host.readMark, r.to);
     const result: SendInputResult = {
-      output: raw ? r.text : dropEcho(r.text, echoOf),
+      output: raw || commandStart > start ? r.text : dropEcho(r.text, echoOf),
       cursor: r.to,
       cursor_start: start,
       cursor_end: r.to,
@@ -104,7 +107,7 @@ export async function sendInput(host: CompletionHost, options: SendInputOptions)
       completion: exact ? "exact" : "heuristic",
     };
     if (exact && complete && host.shell.commandEnds > exact.ends && host.shell.lastExitCode !== undefined) result.exit_code = host.shell.lastExitCode;
-    if (r.truncated || from > start) result.is_truncated = true;
+    if (r.truncated || from > commandStart) result.is_truncated = true;
     return result;
   } finally {
     host.autoPager = autoPager;

@@ -114,6 +114,8 @@ export class Session {
     this.readMark = this.buffer.end;
     this.screen = new Screen(this.buffer, init.size);
     const t = init.transport;
+    // The program's terminal answers its queries (cursor position …), unless another session does (a daemon's mirror).
+    if (!t.capabilities?.queriesAnsweredElsewhere) this.screen.answerQueries((answer) => void t.write(encoder.encode(answer)).catch(() => undefined));
     this.#disposables.push(t.onData((bytes) => this.#onData(bytes)), t.onExit((exit) => this.#onExit(exit)));
     if (t.onGap) this.#disposables.push(t.onGap((cursor) => this.buffer.restartAt(cursor)));
     if (t.onResized) this.#disposables.push(t.onResized((size) => void this.resize(size)));
@@ -174,7 +176,7 @@ export class Session {
     this.#lastOutputAt = performance.now();
     for (const marker of this.#markers.push(bytes, this.buffer.end)) this.shell.note(marker);
     for (const sink of this.#sinks) sink.write(bytes);
-    this.screen.noteOutput();
+    this.screen.noteOutput(bytes);
     this.#output.emit(bytes);
     if (this.autoPager) this.#pager.arm();
     this.#wakers.wake();

@@ -73,6 +73,8 @@ export class ShellState {
   prompts = 0;
   commandEnds = 0;
   commandRunning = false;
+  /** Cursor just after the last C marker: where the running (or last) command's own output starts. */
+  commandStart = -1;
   lastExitCode: number | undefined;
 
   /** True when the shell sits at its prompt (a B marker was the last). */
@@ -90,6 +92,7 @@ export class ShellState {
       case "C":
         this.phase = "command";
         this.commandRunning = true;
+        this.commandStart = marker.cursor;
         break;
       case "D":
         // A D without a C is an empty command line: no exit status to report.

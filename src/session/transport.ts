@@ -51,6 +51,8 @@ export interface TransportCapabilities {
   setModemLines?(lines: { dtr?: boolean; rts?: boolean }): Promise<void>;
   /** Deliver a signal to the foreground program (local). */
   signal?(name: string): void;
+  /** The program's terminal queries (cursor position …) are answered at the other end (a daemon's mirror). */
+  queriesAnsweredElsewhere?: boolean;
   /**
    * A link that can drop and come back on its own (a remote daemon over SSH): whether it is up
    * now. Asking may start a reconnect when it is down.

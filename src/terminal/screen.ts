@@ -6,6 +6,7 @@
 // therefore never waits for the emulator. If the buffer dropped bytes the screen never saw,
 // the screen restarts from what the buffer still holds (full-screen programs redraw).
 import type { Terminal as XTerm } from "@xterm/headless";
+import { QueryDetector } from "./queries.ts";
 import { serializeScreen } from "./serialize.ts";
 
 /** The byte history the screen is fed from (the session's OutputBuffer): absolute cursors, oldest held first. */
@@ -46,6 +47,7 @@ export class Screen {
   #closed = false;
   /** Where the terminal's answers to the program's queries go (Session: the transport); none: unanswered. */
   #reply: ((answer: string) => void) | undefined;
+  readonly #queries = new QueryDetector();
   /** Output up to here was parsed once: after a restart, queries in it were answered already. */
   #answeredTo: number;
   readonly #buffer: ScreenSource;
@@ -59,8 +61,8 @@ export class Screen {
 
   /**
    * Answers the program's terminal queries (cursor position, device attributes, status, version) the
-   * way a terminal does, from the screen's state at the query, through `reply`. Call sync() when a
-   * query arrives (terminal/queries.ts) so the answer does not wait for the idle feed.
+   * way a terminal does, from the screen's state at the query, through `reply`. A chunk with a query
+   * (terminal/queries.ts) is parsed at once instead of when output idles.
    */
   answerQueries(reply: (answer: string) => void): void {
     this.#reply = reply;
@@ -87,9 +89,16 @@ export class Screen {
     return this.#term?.modes.applicationCursorKeysMode ?? false;
   }
 
-  /** Called on every output chunk: only (re)arms the idle timer. */
-  noteOutput(): void {
+  /**
+   * Called on every output chunk: (re)arms the idle timer, or parses at once when the chunk asks the
+   * terminal something and this screen answers (answerQueries).
+   */
+  noteOutput(bytes?: Uint8Array): void {
     if (this.#closed) return;
+    if (this.#reply && bytes && this.#queries.push(bytes)) {
+      void this.sync();
+      return;
+    }
     if (this.#idleTimer) this.#idleTimer.refresh();
     else this.#idleTimer = setTimeout(() => {
       this.#idleTimer = undefined;

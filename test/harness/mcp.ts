@@ -153,3 +153,6 @@ export function textOf(result: CallToolResult): string {
 
 /** A bash with a fixed, recognizable prompt and no user rc files. */
 export const plainBash = { command: "bash --norc --noprofile", env: { PS1: "$ ", PROMPT_COMMAND: "" } };
+
+/** Asks the terminal for the cursor position and the device attributes; prints the answers; then shows nothing more came. */
+export const ASK_TERMINAL = String.raw`printf '\e[5;10H\e[6n'; IFS= read -rs -d R cpr; printf '\e[c'; IFS= read -rs -d c da; IFS= read -rs -t 0.3 -n 1 more; printf '%q %q [%s]\n' "$cpr" "$da" "$more"`;
