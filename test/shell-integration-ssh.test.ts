@@ -171,7 +171,7 @@ describe("shell integration over ssh (bash login shell)", () => {
     const { session_id: id } = await h.call<{ session_id: string }>("create_ssh_session", login(BASH_USER, { command: "env PS1='$ ' bash --norc --noprofile" }));
     await h.call("read_output", { session_id: id, wait_for: "^\\$ $", timeout: 15 });
     expect(await h.call<R>("send_input", { session_id: id, input: "true" })).toMatchObject({ output: "$ ", completion: "heuristic" });
-    expect(await h.call<R>("get_session_state", { session_id: id })).toMatchObject({ shell_integration: false });
+    expect(await h.call<R>("get_session_state", { session_id: id })).toMatchObject({ shell_integration: "off: a command runs instead of the login shell" });
     await h.call("close_session", { session_id: id });
   });
 });
@@ -184,7 +184,7 @@ describe("shell integration over ssh (other login shells)", () => {
     expect(r).toMatchObject({ output: "hi\n$ ", completion: "heuristic", is_complete: true });
     const all = await h.call<R>("read_output", { session_id: id, since_cursor: 0 });
     expect(all.output).toBe("$ echo hi\nhi\n$ ");
-    expect(await h.call<R>("get_session_state", { session_id: id })).toMatchObject({ shell_integration: false });
+    expect(await h.call<R>("get_session_state", { session_id: id })).toMatchObject({ shell_integration: "off: the login shell /bin/sh is not bash, zsh or fish" });
     await h.call("close_session", { session_id: id });
   });
 

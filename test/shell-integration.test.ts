@@ -126,6 +126,7 @@ describe("shell integration (bash)", () => {
     const id = await start({ command: "python3 -q", env: { PYTHONSTARTUP: "" } }, ">>> $");
     const r = await h.call<R>("send_input", { session_id: id, input: "1+1" });
     expect(r).toMatchObject({ output: "2\n>>> ", completion: "heuristic", is_complete: true });
+    expect(await h.call<R>("get_session_state", { session_id: id })).toMatchObject({ shell_integration: "off: python3 is not an interactive bash, zsh or fish" });
     await h.call("close_session", { session_id: id });
   });
 });

@@ -353,7 +353,7 @@ describe("ssh sessions through the binary", () => {
       rows: 40,
       persistent: false,
       auto_pager: false,
-      shell_integration: false,
+      shell_integration: "off: a command runs instead of the login shell",
       auth_method: `publickey (${key.path})`,
       host_key: { fingerprint: sshd.hostKey.fingerprint, key_type: "ssh-ed25519" },
     });

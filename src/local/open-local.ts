@@ -1,4 +1,5 @@
 // create_local_session's work: the argv from `command`/`args`, the PTY, the session.
+import { basename } from "node:path";
 import { PtyError } from "../errors.ts";
 import type { LocalDescription } from "../session/description.ts";
 import { openSession } from "../session/open-session.ts";
@@ -47,10 +48,13 @@ export function commandArgv(command: string | undefined, args: string[] | undefi
 }
 
 export async function openLocalSession(registry: SessionRegistry, options: OpenLocalOptions): Promise<Session> {
+  let program = "";
+  let hooked: ReturnType<typeof instrumentShell>;
   const { session } = await openSession(registry, {
     open: () => {
       const argv = commandArgv(options.command, options.args);
-      const hooked = options.shellIntegration === false ? undefined : instrumentShell(argv, options.env);
+      program = basename(argv[0] ?? "");
+      hooked = options.shellIntegration === false ? undefined : instrumentShell(argv, options.env);
       let transport: LocalTransport;
       try {
         transport = new LocalTransport({ argv: hooked?.argv ?? argv, cwd: options.cwd, env: { ...options.env, ...hooked?.env }, cols: options.cols, rows: options.rows });
@@ -58,7 +62,8 @@ export async function openLocalSession(registry: SessionRegistry, options: OpenL
         hooked?.cleanup();
         throw err;
       }
-      if (hooked) transport.onExit(() => hooked.cleanup());
+      const instrumented = hooked;
+      if (instrumented) transport.onExit(() => instrumented.cleanup());
       const target = options.command?.trim() ? [options.command.trim(), ...(options.args ?? [])].join(" ") : argv.join(" ");
       const description: LocalDescription = { type: "local", target, pid: transport.pid };
       if (hooked) description.shell = hooked.shell;
@@ -70,5 +75,10 @@ export async function openLocalSession(registry: SessionRegistry, options: OpenL
     autoPager: options.autoPager,
     persistent: options.persistent,
   });
+  if (options.shellIntegration !== false) {
+    session.shell.off = hooked
+      ? "off: no prompt with the hook's marks drawn yet (the shell's rc files may replace the hook)"
+      : `off: ${program} is not an interactive bash, zsh or fish`;
+  }
   return session;
 }

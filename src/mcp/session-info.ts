@@ -25,7 +25,7 @@ export const sessionStateShape = z.looseObject({
   rows: z.number(),
   persistent: z.boolean(),
   auto_pager: z.boolean(),
-  shell_integration: z.boolean(),
+  shell_integration: z.union([z.boolean(), z.string()]).describe('true: hooked (exact completion, exit codes); false: not asked for; "off: …": why not'),
   last_exit_code: z.number().optional(),
 });
 
@@ -49,7 +49,7 @@ export function sessionState(session: Session): SessionStateInfo {
     rows,
     persistent: session.persistent,
     auto_pager: session.autoPager,
-    shell_integration: session.shellIntegration.active,
+    shell_integration: session.shell.active || (session.shell.off ?? false),
     ...describedFacts(session.description),
   };
   // A link that can drop and come back (a remote daemon): whether it is up now.

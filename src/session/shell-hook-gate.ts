@@ -66,11 +66,23 @@ export class ShellHookGate {
   async install(host: HookHost, shell: HookedShell, options: HookOptions = {}): Promise<boolean> {
     if (host.shell.active) return true;
     if (this.#held || !host.isAlive) return false;
-    if (!(await awaitFirstPrompt(host, shell, options.promptTimeoutMs ?? HOOK_PROMPT_TIMEOUT_MS, options.signal))) return false;
+    const promptTimeoutMs = options.promptTimeoutMs ?? HOOK_PROMPT_TIMEOUT_MS;
+    const first = await awaitFirstPrompt(host, shell, promptTimeoutMs, options.signal);
+    if (first !== "prompt") {
+      host.shell.off = {
+        question: "off: the login asked something before its first prompt (a password, a question, a pager, a menu); nothing was typed",
+        timeout: `off: no first prompt within ${promptTimeoutMs / 1000} s; nothing was typed`,
+        ended: "off: the session ended before its first prompt",
+      }[first];
+      return false;
+    }
+    const timeoutMs = options.timeoutMs ?? HOOK_TIMEOUT_MS;
+    // Replaced by what the shell says (an "off" mark in the held output), gone once hooked.
+    host.shell.off = `off: the typed hook drew no hooked prompt within ${timeoutMs / 1000} s`;
     const hooked = new Promise<boolean>((resolve) => {
       this.#held = { chunks: [], length: 0, parser: new ShellMarkerParser(), done: resolve };
     });
-    const timer = setTimeout(() => this.open(false), options.timeoutMs ?? HOOK_TIMEOUT_MS);
+    const timer = setTimeout(() => this.open(false), timeoutMs);
     const abort = () => this.open(false);
     options.signal?.addEventListener("abort", abort, { once: true });
     try {
@@ -115,21 +127,21 @@ export class ShellHookGate {
 }
 
 /** Output, then quiet at something that is a shell's prompt (or at least no question). */
-async function awaitFirstPrompt(host: HookHost, shell: HookedShell, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+async function awaitFirstPrompt(host: HookHost, shell: HookedShell, timeoutMs: number, signal?: AbortSignal): Promise<"prompt" | "question" | "timeout" | "ended"> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    if (!host.isAlive || signal?.aborted) return false;
+    if (!host.isAlive || signal?.aborted) return "ended";
     const quiet = host.quietMs();
     const hasOutput = Number.isFinite(quiet);
     const now = performance.now();
     if (hasOutput && quiet >= HOOK_PROMPT_QUIET_MS) {
       const state = host.classify().state;
       // A question (password, yes/no, a pager, zsh's new-user menu) must not get the hook as its answer.
-      if (state === "password_prompt" || state === "confirmation" || state === "pager") return false;
-      if (shell === "zsh" && /zsh-newuser-install/.test(host.tailText())) return false;
-      if (state === "at_prompt" || quiet >= HOOK_IDLE_QUIET_MS) return true;
+      if (state === "password_prompt" || state === "confirmation" || state === "pager") return "question";
+      if (shell === "zsh" && /zsh-newuser-install/.test(host.tailText())) return "question";
+      if (state === "at_prompt" || quiet >= HOOK_IDLE_QUIET_MS) return "prompt";
     }
-    if (now >= deadline) return false;
+    if (now >= deadline) return "timeout";
     const wake = hasOutput ? (quiet < HOOK_PROMPT_QUIET_MS ? HOOK_PROMPT_QUIET_MS : HOOK_IDLE_QUIET_MS) - quiet : deadline - now;
     await host.changed(Math.max(1, Math.min(deadline - now, wake)), signal);
   }

@@ -5,12 +5,15 @@
 // (cursors are the same for every reader, the daemon's mirror included) and are invisible in every
 // result: text results strip OSC sequences, the screen ignores OSC 133.
 
-export type MarkerKind = "A" | "B" | "C" | "D";
+/** A–D as in OSC 133; "off" is ours (`133;pty-mcp-off;<why>`): the hook could not be installed. */
+export type MarkerKind = "A" | "B" | "C" | "D" | "off";
 
 export interface ShellMarker {
   kind: MarkerKind;
   /** D: the command's exit status, when the shell gave one. */
   exitCode?: number;
+  /** off: why the hook could not be installed. */
+  reason?: string;
   /** Absolute cursor just after the marker's last byte. */
   cursor: number;
 }
@@ -60,6 +63,7 @@ export class ShellMarkerParser {
 
 function parseBody(body: string, cursor: number): ShellMarker | undefined {
   const [kind, ...params] = body.split(";");
+  if (kind === "pty-mcp-off") return { kind: "off", reason: params.join(";"), cursor };
   if (kind !== "A" && kind !== "B" && kind !== "C" && kind !== "D") return undefined;
   const marker: ShellMarker = { kind, cursor };
   if (kind === "D" && params[0] !== undefined && /^\d+$/.test(params[0])) marker.exitCode = Number(params[0]);
@@ -76,6 +80,12 @@ export class ShellState {
   /** Cursor just after the last C marker: where the running (or last) command's own output starts. */
   commandStart = -1;
   lastExitCode: number | undefined;
+  /**
+   * Why the shell is not hooked, when a hook was wanted (get_session_state shows it until a hooked
+   * prompt is drawn): set by the opener (not a shell we hook, a command instead of the login shell),
+   * the hook gate, or the shell itself (an "off" mark). Undefined: no hook was asked for.
+   */
+  off: string | undefined;
 
   /** True when the shell sits at its prompt (a B marker was the last). */
   get atPrompt(): boolean {
@@ -104,6 +114,9 @@ export class ShellState {
         this.phase = "finished";
         break;
       case "A":
+        break;
+      case "off":
+        this.off = `off: ${marker.reason || "the shell could not take the hook"}`;
         break;
     }
   }

@@ -77,8 +77,11 @@ export async function openSshSession(registry: SessionRegistry, options: OpenSsh
       // A call cancelled while connecting must not leave a session nobody knows the id of.
       if (options.signal?.aborted) throw cancelled(transport.target);
       // The login shell only (a `command` may be anything): bash or zsh gets the hook typed once, invisibly.
+      if (options.shellIntegration !== false && options.connect.command !== undefined) session.shell.off = "off: a command runs instead of the login shell";
       if (options.shellIntegration !== false && options.connect.command === undefined) {
-        const shell = hookableShell(await transport.loginShell(LOGIN_SHELL_TIMEOUT_MS));
+        const loginShell = await transport.loginShell(LOGIN_SHELL_TIMEOUT_MS);
+        const shell = hookableShell(loginShell);
+        if (!shell) session.shell.off = loginShell ? `off: the login shell ${loginShell.trim()} is not bash, zsh or fish` : "off: the login shell could not be read ($SHELL)";
         if (shell && (await session.installShellHook(shell, { signal: options.signal })) && description) description.shell = shell;
         if (options.signal?.aborted) throw cancelled(transport.target);
       }

@@ -22,5 +22,6 @@ __ptymcp_debug() { local s=$?; case ${FUNCNAME[1]-}:${BASH_COMMAND-} in __ptymcp
 __ptymcp_trap() { local w; case $1 in '' | *__ptymcp_debug*) return 0 ;; esac; eval "w=($1)"; __ptymcp_user_debug=${w[2]-}; trap '__ptymcp_debug "$_"' DEBUG; if [[ -n ${__bp_imported-}${bash_preexec_imported-} ]]; then __bp_preexec_interactive_mode=on; fi; }
 __ptymcp_compose() { local a=$__ptymcp_first z=$__ptymcp_last e; if [[ -n ${PROMPT_COMMAND[*]+x} ]] && (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 501 )) && [[ ${PROMPT_COMMAND@a} == *a* ]]; then local -a k=(); for e in "${PROMPT_COMMAND[@]}"; do e=${e//"$a"$'\n'/}; e=${e//$'\n'"$z"/}; [[ -z $e || $e == "$a" || $e == "$z" ]] || k+=("$e"); done; PROMPT_COMMAND=("$a" ${k[@]+"${k[@]}"} "$z"); else e=${PROMPT_COMMAND-}; e=${e//"$a"$'\n'/}; e=${e//$'\n'"$z"/}; PROMPT_COMMAND="$a"$'\n'"$e"$'\n'"$z"; fi; }
 __ptymcp_prompt() { local s=$?; case ${PS1-} in *'133;B'*) ;; *) PS1='\[\033]133;A\007\]'"${PS1-}"'\[\033]133;B\007\]' ;; esac; case ${PS0-} in *'133;C'*) ;; *) PS0="${PS0-}"'\033]133;C\007' ;; esac; case ${PROMPT_COMMAND[*]-} in *"$__ptymcp_first"*"$__ptymcp_last") ;; *) __ptymcp_compose ;; esac; __ptymcp_trap "$1"; return $s; }
-__ptymcp_compose
-__ptymcp_trap "$(trap -p DEBUG)"
+# A read-only PROMPT_COMMAND cannot take the hook: nothing is changed, and the session is told why
+# (an OSC 133 mark of ours that terminals ignore; get_session_state shows it).
+if ( PROMPT_COMMAND= ) 2>/dev/null; then __ptymcp_compose; __ptymcp_trap "$(trap -p DEBUG)"; else printf '\033]133;pty-mcp-off;PROMPT_COMMAND is read-only\007'; fi
