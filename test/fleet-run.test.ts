@@ -156,6 +156,19 @@ describe.skipIf(!sshdAvailable)("run_on_hosts", () => {
     expect({ connections: pids.length > 0, allViaJump: pids.every((p) => jumpChildren.has(p)) }).toEqual({ connections: true, allViaJump: true });
   });
 
+  test("run_on_hosts: each host's output is bounded to 2 KiB head + 14 KiB tail with the elision line; pty: true gives a terminal", async () => {
+    const big = await h.call<Run>("run_on_hosts", { hosts: ["h01", "h02"], command: "seq 1 30000" });
+    const full = Array.from({ length: 30000 }, (_, i) => `${i + 1}\n`).join("");
+    const head = full.slice(0, 2048);
+    const tail = full.slice(full.length - 14 * 1024);
+    expect(big.groups).toEqual([
+      { hosts: ["h01", "h02"], exit_code: 0, output: `${head}\n[… ${full.length - 2048 - 14 * 1024} bytes of output left out …]\n${tail}`, output_bytes: full.length },
+    ]);
+    const pty = await h.call<Run>("run_on_hosts", { hosts: ["h01"], command: "test -t 0 && echo on a tty", pty: true });
+    const plain = await h.call<Run>("run_on_hosts", { hosts: ["h01"], command: "test -t 0 && echo on a tty" });
+    expect([pty.groups, plain.groups]).toEqual([[{ hosts: ["h01"], exit_code: 0, output: "on a tty\n", output_bytes: 10 }], [{ hosts: ["h01"], exit_code: 1, output: "", output_bytes: 0 }]]);
+  });
+
   test("run_on_hosts: bad input is INVALID_ARGUMENT", async () => {
     expect((await h.callError("run_on_hosts", { pattern: "web", hosts: ["h01"], command: "true" })).message).toBe("Give pattern or hosts, not both.");
     expect((await h.callError("run_on_hosts", { command: "true", concurrency: 0 })).code).toBe("INVALID_ARGUMENT");
