@@ -33,7 +33,7 @@ export interface ToolError {
 
 /** What the tests use of a client; the v1 and v2 clients both have it. */
 export interface HarnessClient {
-  callTool(params: { name: string; arguments?: Record<string, unknown> }, options?: CallOptions): Promise<unknown>;
+  callTool(params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> }, options?: CallOptions): Promise<unknown>;
   listTools(): Promise<{ tools: Tool[] }>;
   getServerVersion(): { name: string; version: string } | undefined;
   close(): Promise<void>;
@@ -96,6 +96,7 @@ export class McpHarness {
       // The v1 client tells the transport the version it negotiated, and nobody else.
       (transport as { setProtocolVersion?: (v: string) => void }).setProtocolVersion = (v) => (harness.negotiatedVersion = v);
       await client.connect(transport);
+      harness.#watchProgress(transport as never);
       return harness;
     }
     const transport = new StdioClientTransport(params);
@@ -107,20 +108,49 @@ export class McpHarness {
     (transport.stderr as NodeJS.ReadableStream | null)?.on("data", (chunk: Buffer) => (harness.stderr += chunk.toString()));
     await client.connect(transport);
     harness.negotiatedVersion = client.getNegotiatedProtocolVersion();
+    harness.#watchProgress(transport as never);
     return harness;
   }
 
   /** The protocol revision the connection negotiated. */
   negotiatedVersion: string | undefined;
 
+  readonly #progress = new Map<string, (p: { progress: number; total?: number; message?: string }) => void>();
+  #nextToken = 0;
+
+  /**
+   * Progress straight off the wire, in order. The SDK clients (v1 and v2) hand notifications to
+   * their handlers a microtask later but settle a response at once, so a progress notification
+   * that arrives in the same read as the result was dropped.
+   */
+  #watchProgress(transport: { onmessage?: (message: never, extra?: never) => void }): void {
+    const deliver = transport.onmessage;
+    transport.onmessage = (message, extra) => {
+      const m = message as { method?: string; params?: { progressToken?: unknown; progress: number; total?: number; message?: string } };
+      if (m.method === "notifications/progress" && typeof m.params?.progressToken === "string") {
+        const report = this.#progress.get(m.params.progressToken);
+        if (report) {
+          const { progressToken: _token, ...update } = m.params;
+          report(update);
+          return;
+        }
+      }
+      deliver?.(message, extra);
+    };
+  }
+
   /** Raw tools/call result. */
   async callRaw(name: string, args: Record<string, unknown> = {}, options: { signal?: AbortSignal; onprogress?: (p: { progress: number; total?: number; message?: string }) => void; timeout?: number } = {}): Promise<CallToolResult> {
-    return (await this.client.callTool({ name, arguments: args }, {
-      signal: options.signal,
-      onprogress: options.onprogress,
-      timeout: options.timeout ?? 120_000,
-      resetTimeoutOnProgress: true,
-    })) as CallToolResult;
+    const token = options.onprogress ? `harness-${++this.#nextToken}` : undefined;
+    if (token) this.#progress.set(token, options.onprogress!);
+    try {
+      return (await this.client.callTool({ name, arguments: args, ...(token && { _meta: { progressToken: token } }) }, {
+        signal: options.signal,
+        timeout: options.timeout ?? 120_000,
+      })) as CallToolResult;
+    } finally {
+      if (token) this.#progress.delete(token);
+    }
   }
 
   /** A successful call's structured result; throws with the error payload otherwise. */
