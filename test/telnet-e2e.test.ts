@@ -23,7 +23,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), `pty-mcp-telnet-e2e-${process.pid}-`));
   telnetd = await startTelnetd();
   writeFileSync(join(dir, "secret"), `${telnetd.password}\n`, { mode: 0o600 });
-  h = await McpHarness.start({ env: { HOME: dir, XDG_CONFIG_HOME: join(dir, ".config"), PTY_MCP_SECRET_COMMAND: `cat ${join(dir, "secret")}` } });
+  h = await McpHarness.start({ env: { HOME: dir, XDG_CONFIG_HOME: join(dir, ".config"), PTY_MCP_SECRET_COMMAND: `cat ${join(dir, "secret")}` }, args: ["serve", "--audit-log", join(dir, "audit.jsonl")] });
 });
 
 afterEach(async () => {
@@ -54,7 +54,9 @@ const pageOf = (lines: string[]) => lines.map((line) => `${line}\n`).join("");
 
 describe("create_telnet_session: inetutils telnetd with /bin/login", () => {
   test("login: true answers login: with user and Password: with the secret; commands, stty size follows resize_session (NAWS), ctrl+c; the server closing ends a pending wait", async () => {
-    const created = await create("create_telnet_session", { host: "127.0.0.1", port: telnetd.port, user: telnetd.user, login: true, cols: 91, rows: 33, connect_timeout: "5" });
+    const log = join(dir, "login.log");
+    const cast = join(dir, "login.cast");
+    const created = await create("create_telnet_session", { host: "127.0.0.1", port: telnetd.port, user: telnetd.user, login: true, cols: 91, rows: 33, connect_timeout: "5", log_file: log, record: cast });
     const id = created.session_id;
     expect(created).toEqual({ session_id: id, type: "telnet", target: `127.0.0.1:${telnetd.port}`, mode: "telnet", line_ending: "\r\n", cols: 91, rows: 33, login: { completed: true } });
     const r1 = await send(id, "echo $TERM; stty size; id -un", { wait_for: "\\$ $", wait_for_timeout: 10 });
@@ -86,7 +88,24 @@ describe("create_telnet_session: inetutils telnetd with /bin/login", () => {
     const after = await call("get_session_state", { session_id: id });
     expect({ is_alive: after.is_alive, exit_reason: after.exit_reason }).toEqual({ is_alive: false, exit_reason: `The server 127.0.0.1:${telnetd.port} closed the connection.` });
     expect(await h.callError("send_input", { session_id: id, input: "x" })).toEqual({ code: "SESSION_CLOSED", message: expect.stringContaining("closed the connection"), retryable: false });
-    expect(results.filter((r) => r.includes(telnetd.password))).toEqual([]);
+    // The password is in no result, not in the log file, not in the recording; the user name is.
+    const logText = readFileSync(log, "utf8");
+    const castText = readFileSync(cast, "utf8");
+    const auditText = readFileSync(join(dir, "audit.jsonl"), "utf8");
+    const events = auditText
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { event: string; session_id?: string })
+      .filter((e) => e.session_id === id && e.event !== "output")
+      .map((e) => e.event);
+    expect({
+      inResults: results.filter((r) => r.includes(telnetd.password)).length,
+      inLog: logText.includes(telnetd.password),
+      inRecording: castText.includes(telnetd.password),
+      inAudit: auditText.includes(telnetd.password),
+      userLogged: logText.includes(telnetd.user),
+      audited: [events[0], events.includes("input"), events.includes("secret"), events.includes("control")],
+    }).toEqual({ inResults: 0, inLog: false, inRecording: false, inAudit: false, userLogged: true, audited: ["create", true, true, true] });
   });
 
   test("login: a wrong password is reported (login.completed false, refused), the session stays at the login prompt", async () => {
