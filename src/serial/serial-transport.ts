@@ -1,6 +1,6 @@
 import { close as closeCallback, constants, openSync, readdirSync, readFileSync, readlinkSync, write as writeCallback } from "node:fs";
 import { PtyError } from "../errors.ts";
-import { Emitter, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport.ts";
+import { Emitter, ExitOnce, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport.ts";
 import { checkDevicePath, permissionDenied } from "./device-path.ts";
 import { Libc, LibcError } from "./libc.ts";
 import {
@@ -70,13 +70,12 @@ export class SerialTransport implements Transport {
   readonly #readFd: number;
   readonly #writeFd: number;
   readonly #data = new Emitter<Uint8Array>();
-  readonly #exit = new Emitter<TransportExit>();
+  readonly #exit = new ExitOnce();
   #reader: { cancel(): Promise<void> } | undefined;
   #readLoop: Promise<void> = Promise.resolve();
   #writeChain: Promise<void> = Promise.resolve();
   #writesInFlight = 0;
   #state: "open" | "closing" | "closed" = "open";
-  #exitInfo: TransportExit | undefined;
   #closePromise: Promise<void> | undefined;
   #releasePromise: Promise<void> | undefined;
 
@@ -183,12 +182,6 @@ export class SerialTransport implements Transport {
   }
 
   onExit(listener: (exit: TransportExit) => void): Disposable {
-    // A listener added after the end still hears about it (it fires exactly once per listener).
-    if (this.#exitInfo) {
-      const info = this.#exitInfo;
-      queueMicrotask(() => listener(info));
-      return { [Symbol.dispose]: () => {} };
-    }
     return this.#exit.on(listener);
   }
 
@@ -316,14 +309,13 @@ export class SerialTransport implements Transport {
   }
 
   #finish(exit: TransportExit): void {
-    if (this.#exitInfo) return;
+    if (this.#exit.exit) return;
     this.#state = "closed";
-    this.#exitInfo = exit;
-    this.#exit.emit(exit);
+    this.#exit.fire(exit);
   }
 
   #closedError(): PtyError {
-    return new PtyError("SESSION_CLOSED", this.#exitInfo?.reason ? `${this.#exitInfo.reason} Create a new session once it is back.` : `The serial session on ${this.device} is closed. Create a new one.`);
+    return new PtyError("SESSION_CLOSED", this.#exit.exit?.reason ? `${this.#exit.exit.reason} Create a new session once it is back.` : `The serial session on ${this.device} is closed. Create a new one.`);
   }
 }
 

@@ -83,3 +83,34 @@ export class Emitter<T> {
     return this.#listeners.size;
   }
 }
+
+/**
+ * A transport's one exit: `fire` records it and tells the listeners once; a listener added
+ * afterwards still hears it (on a microtask), as Transport.onExit promises.
+ */
+export class ExitOnce {
+  readonly #listeners = new Emitter<TransportExit>();
+  #exit: TransportExit | undefined;
+
+  /** The exit, once fired. */
+  get exit(): TransportExit | undefined {
+    return this.#exit;
+  }
+
+  on(listener: (exit: TransportExit) => void): Disposable {
+    const exit = this.#exit;
+    if (exit) {
+      queueMicrotask(() => listener(exit));
+      return { [Symbol.dispose]: () => {} };
+    }
+    return this.#listeners.on(listener);
+  }
+
+  /** Records and announces the exit; false (and nothing told) when it already happened. */
+  fire(exit: TransportExit): boolean {
+    if (this.#exit) return false;
+    this.#exit = exit;
+    this.#listeners.emit(exit);
+    return true;
+  }
+}

@@ -3,7 +3,7 @@
 // The protocol lives in protocol.ts; this file only moves its bytes over a socket.
 import { connect, type Socket } from "node:net";
 import { PtyError } from "../errors.ts";
-import { Emitter, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport.ts";
+import { Emitter, ExitOnce, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport.ts";
 import { type ComPortSettings, type ComPortState, comPortInfo, CONTROL } from "./com-port.ts";
 import { OPT, TelnetProtocol, type TelnetEvent } from "./protocol.ts";
 
@@ -47,9 +47,8 @@ export class TelnetTransport implements Transport {
   readonly #socket: Socket;
   readonly #protocol: TelnetProtocol | undefined;
   readonly #data = new Emitter<Uint8Array>();
-  readonly #exit = new Emitter<TransportExit>();
+  readonly #exit = new ExitOnce();
   readonly #comPortListeners = new Set<() => void>();
-  #exitInfo: TransportExit | undefined;
   #closePromise: Promise<void> | undefined;
   #closing = false;
   /** The server answered our WILL COM-PORT-OPTION with DONT. */
@@ -104,11 +103,6 @@ export class TelnetTransport implements Transport {
   }
 
   onExit(listener: (exit: TransportExit) => void): Disposable {
-    if (this.#exitInfo) {
-      const info = this.#exitInfo;
-      queueMicrotask(() => listener(info));
-      return { [Symbol.dispose]: () => {} };
-    }
     return this.#exit.on(listener);
   }
 
@@ -125,7 +119,7 @@ export class TelnetTransport implements Transport {
   close(): Promise<void> {
     this.#closePromise ??= new Promise<void>((resolve) => {
       this.#closing = true;
-      if (this.#exitInfo) return resolve();
+      if (this.#exit.exit) return resolve();
       this.#exit.on(() => resolve());
       this.#socket.destroy();
     });
@@ -133,11 +127,11 @@ export class TelnetTransport implements Transport {
   }
 
   #send(bytes: Uint8Array): Promise<void> {
-    if (this.#exitInfo || this.#closing) return Promise.reject(this.#closedError());
+    if (this.#exit.exit || this.#closing) return Promise.reject(this.#closedError());
     return new Promise((resolve, reject) => {
       this.#socket.write(bytes, (err) => {
         if (!err) return resolve();
-        reject(this.#exitInfo ? this.#closedError() : new PtyError("WRITE_FAILED", `Writing to ${this.host}:${this.port} failed: ${err.message}.`, false, { cause: err }));
+        reject(this.#exit.exit ? this.#closedError() : new PtyError("WRITE_FAILED", `Writing to ${this.host}:${this.port} failed: ${err.message}.`, false, { cause: err }));
       });
     });
   }
@@ -179,7 +173,7 @@ export class TelnetTransport implements Transport {
   }
 
   #protocolError(message: string): void {
-    if (this.#exitInfo) return;
+    if (this.#exit.exit) return;
     this.#finish({ code: null, signal: null, reason: `The server ${this.host}:${this.port} broke the telnet protocol (${message}); the connection was closed. If it is a plain TCP console, use raw: true (or socket://).`, errorCode: "PROTOCOL_ERROR" });
     this.#socket.destroy();
   }
@@ -189,7 +183,7 @@ export class TelnetTransport implements Transport {
     if (done()) return Promise.resolve(true);
     return new Promise((resolve) => {
       const check = () => {
-        if (!done() && !this.#exitInfo) return;
+        if (!done() && !this.#exit.exit) return;
         finish();
       };
       const finish = () => {
@@ -223,7 +217,7 @@ export class TelnetTransport implements Transport {
     if (settings.flowControl !== undefined) wanted.push("flowControl");
     this.#comPortAnswers = 0;
     const answeredAll = await this.#until(() => this.#comPortAnswers >= wanted.length, timeoutMs);
-    if (this.#exitInfo) throw new PtyError("CONN_FAILED", `${this.host}:${this.port} closed the connection during RFC 2217 negotiation.`, true);
+    if (this.#exit.exit) throw new PtyError("CONN_FAILED", `${this.host}:${this.port} closed the connection during RFC 2217 negotiation.`, true);
     if (!answeredAll) this.warnings.push(`The server did not confirm every line setting within ${timeoutMs} ms; get_session_state shows what it answered.`);
     const got = protocol.comPort;
     const refused = wanted.filter((key) => got[key] !== undefined && got[key] !== settings[key]);
@@ -236,7 +230,7 @@ export class TelnetTransport implements Transport {
     try {
       await Bun.sleep(durationMs);
     } finally {
-      if (!this.#exitInfo) await this.#send(protocol.comPortControl(CONTROL.BREAK_OFF));
+      if (!this.#exit.exit) await this.#send(protocol.comPortControl(CONTROL.BREAK_OFF));
     }
   }
 
@@ -247,14 +241,12 @@ export class TelnetTransport implements Transport {
   }
 
   #finish(exit: TransportExit): void {
-    if (this.#exitInfo) return;
-    this.#exitInfo = exit;
-    this.#exit.emit(exit);
+    this.#exit.fire(exit);
   }
 
   #closedError(): PtyError {
-    if (this.#exitInfo?.errorCode === "PROTOCOL_ERROR") return new PtyError("PROTOCOL_ERROR", this.#exitInfo.reason ?? "The server broke the telnet protocol.");
-    return new PtyError("SESSION_CLOSED", this.#exitInfo?.reason ? `${this.#exitInfo.reason} Create a new session to reconnect.` : `The connection to ${this.host}:${this.port} is closed. Create a new session.`);
+    if (this.#exit.exit?.errorCode === "PROTOCOL_ERROR") return new PtyError("PROTOCOL_ERROR", this.#exit.exit.reason ?? "The server broke the telnet protocol.");
+    return new PtyError("SESSION_CLOSED", this.#exit.exit?.reason ? `${this.#exit.exit.reason} Create a new session to reconnect.` : `The connection to ${this.host}:${this.port} is closed. Create a new session.`);
   }
 }
 
