@@ -40,7 +40,7 @@ export const MAY_IMPORT: Record<string, readonly string[]> = {
   telnet: ["session", "terminal", "secrets", "errors.ts"],
   "daemon-client": ["daemon/protocol.ts", "daemon/socket-path.ts", "session", "errors.ts", "version.ts", "child-env.ts"],
   // The daemon process: hosts local sessions.
-  daemon: ["local", "record", "session", "errors.ts", "version.ts"],
+  daemon: ["local", "record", "secrets", "session", "errors.ts", "version.ts"],
   deploy: ["daemon/protocol.ts", "errors.ts", "version.ts"],
   record: ["session", "secrets", "terminal", "errors.ts"],
   secrets: ["session", "config-file.ts", "errors.ts", "child-env.ts"],

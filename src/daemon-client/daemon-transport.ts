@@ -55,6 +55,7 @@ export class DaemonTransport implements Transport {
     this.#cursor = attach.from;
     this.#size = { cols: attach.session.cols, rows: attach.session.rows };
     this.capabilities = {
+      holdSecret: (secret) => this.#holdSecret(secret),
       localFlags: () => (this.#exited ? undefined : this.#lflag),
       signal: (name) => {
         if (!this.#exited) void this.#client.request({ type: "signal", session: this.sessionId, signal: name }).catch(() => undefined);
@@ -294,6 +295,19 @@ export class DaemonTransport implements Transport {
     if (this.#exited) throw new PtyError(this.#exited.errorCode ?? "SESSION_CLOSED", `Session ${this.sessionId} has ended (${this.#exited.reason ?? "the program exited"}).`);
     const mark = this.#readMark();
     await this.#client.request({ type: "write", session: this.sessionId, ...(mark !== undefined ? { read_mark: mark } : {}) }, bytes);
+  }
+
+  async #holdSecret(secret: Uint8Array): Promise<void> {
+    if (!this.#connected) await this.#waitConnected();
+    try {
+      await this.#client.request({ type: "hold_secret", session: this.sessionId }, secret);
+    } catch (err) {
+      // An older daemon does not know the request: it would keep the secret in clear.
+      if (err instanceof PtyError && err.code === "INVALID_ARGUMENT") {
+        throw new PtyError("INVALID_ARGUMENT", `The daemon hosting ${this.sessionId} cannot keep a secret out of its buffer, log and recording (it is older than this server). Nothing was typed. Close the session and create it again to use the current daemon.`, false, { cause: err });
+      }
+      throw err;
+    }
   }
 
   resize(size: { cols: number; rows: number }): void {

@@ -57,6 +57,7 @@ export interface DaemonHost {
   remove(id: string, reason: string): Promise<ExitInfo | undefined>;
   info(hosted: Hosted): SessionInfo;
   list(): SessionInfo[];
+  holdSecret(hosted: Hosted, secret: Uint8Array): void;
   /** Frame buffers of every connection, beyond their initial size; and the budget they share. */
   readonly bufferedFrameBytes: number;
   readonly partialFrameBudget: number;
@@ -315,6 +316,12 @@ export class Connection {
         const hosted = daemon.hostedOrThrow(request.session);
         if (request.read_mark !== undefined) hosted.readMark = Math.max(hosted.readMark, request.read_mark);
         await hosted.session.write(body, { kind: "raw" });
+        return { result: {} };
+      }
+      case "hold_secret": {
+        const hosted = daemon.hostedOrThrow(request.session);
+        daemon.holdSecret(hosted, body);
+        body.fill(0);
         return { result: {} };
       }
       case "resize": {

@@ -8,6 +8,8 @@ import { createServer, type Server, type Socket } from "node:net";
 import { errorMessage, PtyError } from "../errors.ts";
 import { openLocalSession } from "../local/open-local.ts";
 import { buildSinks } from "../record/sinks.ts";
+import { heldSecrets } from "../secrets/held-secrets.ts";
+import { redactingTransport } from "../secrets/redacting-transport.ts";
 import { SessionRegistry } from "../session/registry.ts";
 import { VERSION } from "../version.ts";
 import { Connection, exitInfo, type DaemonHost, type Hosted } from "./connection.ts";
@@ -158,6 +160,11 @@ export class Daemon implements DaemonHost {
     this.#log(line);
   }
 
+  /** Redacts `secret` from what the daemon keeps until the session is removed (closed or expired). */
+  holdSecret(hosted: Hosted, secret: Uint8Array): void {
+    hosted.disposables.push(heldSecrets.hold(secret));
+  }
+
   hostedOrThrow(id: string): Hosted {
     const hosted = this.#hosted.get(id);
     if (!hosted) {
@@ -198,6 +205,9 @@ export class Daemon implements DaemonHost {
       // The markers flow to every attached mirror with the raw bytes: each knows completion exactly.
       shellIntegration: request.shell_integration,
       persistent: true,
+      // Secrets typed into it (hold_secret) are redacted before the buffer, screen, sinks and
+      // every client see the output: a server that reattaches later never reads them in clear.
+      wrapTransport: (transport) => redactingTransport(transport, heldSecrets),
     });
     const hosted: Hosted = { session, attachments: new Set(), readMark: 0, autoPager: request.auto_pager ?? false, queue: Promise.resolve(), disposables: [] };
     if (request.log_file) hosted.logFile = request.log_file;

@@ -232,6 +232,8 @@ export const requestSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("detach"), id, session, read_mark: cursor.optional() }),
   /** Body: the bytes to type. */
   z.object({ type: z.literal("write"), id, session, read_mark: cursor.optional() }),
+  /** Body: a secret typed next; the daemon redacts it from everything it keeps until the session is removed. */
+  z.object({ type: z.literal("hold_secret"), id, session }),
   z.object({ type: z.literal("resize"), id, session, ...size }),
   z.object({ type: z.literal("signal"), id, session, signal: z.string().regex(/^SIG[A-Z0-9]+$/) }),
   z.object({ type: z.literal("close"), id, session }),
@@ -311,6 +313,7 @@ export const resultSchemas = {
   attach: attachResultSchema,
   detach: empty,
   write: empty,
+  hold_secret: empty,
   resize: empty,
   signal: empty,
   close: z.object({ exit: exitInfoSchema.optional() }),

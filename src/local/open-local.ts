@@ -6,6 +6,7 @@ import { openSession } from "../session/open-session.ts";
 import type { SessionRegistry } from "../session/registry.ts";
 import type { Session } from "../session/session.ts";
 import type { OutputSink } from "../session/sink.ts";
+import type { Transport } from "../session/transport.ts";
 import { splitCommandLine } from "./command-line.ts";
 import { LocalTransport } from "./local-transport.ts";
 import { instrumentShell } from "./shell-integration.ts";
@@ -25,6 +26,8 @@ export interface OpenLocalOptions {
   shellIntegration?: boolean;
   /** Hosted by the daemon (SPEC §5). */
   persistent?: boolean;
+  /** Wraps the PTY before the session sees it (the daemon redacts held secrets from its output). */
+  wrapTransport?: (transport: Transport) => Transport;
 }
 
 /** The user's login shell: $SHELL, else /bin/bash, else /bin/sh. */
@@ -67,7 +70,7 @@ export async function openLocalSession(registry: SessionRegistry, options: OpenL
       const target = options.command?.trim() ? [options.command.trim(), ...(options.args ?? [])].join(" ") : argv.join(" ");
       const description: LocalDescription = { type: "local", target, pid: transport.pid };
       if (hooked) description.shell = hooked.shell;
-      return { transport, description };
+      return { transport: options.wrapTransport ? options.wrapTransport(transport) : transport, description };
     },
     sinks: options.sinks,
     name: options.name,

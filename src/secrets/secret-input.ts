@@ -1,11 +1,10 @@
 /**
  * Typing a secret into a session (send_secret now, prepare_secret when the
  * password prompt appears). The rules:
- *  - Only into a session that is waiting for a secret: the classifier sees a
- *    password prompt, or the PTY (ours) has canonical mode on and echo off. A
- *    shell prompt is refused, so a secret never lands where it is echoed and
- *    kept in history. Where echo is unknown (SSH, serial) and the program is
- *    busy without a recognizable prompt, it is allowed.
+ *  - Only into a session that is waiting for a secret (notWaitingForSecret): where
+ *    the PTY is ours (local, daemon) only with echo off; elsewhere at a password
+ *    prompt or into a busy program; never at our own shell's prompt. So a secret
+ *    never lands where it is echoed and kept in history.
  *  - The human is asked only after that check, and the check is repeated
  *    after they answered (the prompt may have timed out meanwhile).
  *  - The secret is held by `heldSecrets` (redacting results, logs, recordings
@@ -32,15 +31,27 @@ export function resolveLineEnding(session: Session, value: string | undefined): 
   return ending;
 }
 
-/** Why the session is not waiting for a secret, or undefined when it is. */
+/**
+ * Why the session is not waiting for a secret, or undefined when it is:
+ *  - our own shell at its prompt (shell integration says so) never is, whatever its PS1 says
+ *    (a PS1 of `Password: ` ran the secret as a command and kept it in history);
+ *  - where the terminal's flags are known (a local PTY, a daemon session) they decide: echo off;
+ *  - elsewhere (SSH, serial, telnet) the text: a password prompt, or a busy program without a
+ *    recognizable prompt.
+ */
 export function notWaitingForSecret(session: Session): string | undefined {
   if (!session.isAlive) return `session ${session.id} has ended`;
   const c = session.classify();
-  if (c.state === "password_prompt") return undefined;
-  if (c.echoOff === undefined && (c.state === "running" || c.state === "unknown")) return undefined;
-  const where = c.prompt ? `${c.state} "${c.prompt.slice(-60)}"` : c.state;
-  const echo = c.echoOff === false ? ", terminal echo on" : "";
-  return `session ${session.id} is not at a password prompt (${where}${echo})`;
+  const shown = c.prompt ? ` "${c.prompt.slice(-60)}"` : "";
+  if (session.shell.atPrompt) return `session ${session.id} is at its shell prompt${shown}`;
+  if (c.echoOff !== undefined) return c.echoOff ? undefined : `session ${session.id} is not at a password prompt (${c.state}${shown}, terminal echo on)`;
+  if (c.state === "password_prompt" || c.state === "running" || c.state === "unknown") return undefined;
+  return `session ${session.id} is not at a password prompt (${c.state}${shown})`;
+}
+
+/** Whether a prepared secret may be typed now: a password prompt by the same rules (a busy program is not one). */
+export function atSecretPrompt(session: Session): boolean {
+  return notWaitingForSecret(session) === undefined && session.classify().state === "password_prompt";
 }
 
 /** Waits up to `timeoutMs` for the session to wait for a secret; the reason it does not, or undefined. */
@@ -108,6 +119,8 @@ async function typeSecret(session: Session, secret: Uint8Array, lineEnding: stri
   bytes.set(secret);
   bytes.set(ending, secret.length);
   try {
+    // The daemon keeps the output of a persistent session: it must know the secret before the echo.
+    await session.transport.capabilities?.holdSecret?.(secret);
     await session.write(bytes, { kind: "secret" });
   } finally {
     bytes.fill(0);
@@ -166,7 +179,7 @@ export async function prepareSecret(session: Session, request: SecretRequest & {
           return;
         }
         const quiet = session.quietMs();
-        if (session.classify().state === "password_prompt" && quiet >= SECRET_SETTLE_MS) {
+        if (atSecretPrompt(session) && quiet >= SECRET_SETTLE_MS) {
           await typeSecret(session, secret, request.lineEnding);
           return;
         }

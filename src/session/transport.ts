@@ -60,6 +60,12 @@ export interface TransportCapabilities {
   connected?(): boolean;
   /** Line settings as the far end reports them now (RFC 2217: the server's answers, SPEC §2 names); get_session_state shows them as `settings`. */
   lineSettings?(): Record<string, unknown>;
+  /**
+   * The far side keeps output (the daemon: its buffer, log file and recording, every mirror,
+   * a server that reattaches later): `secret` is redacted from it for the session's life. Called
+   * before the secret is typed; a transport that keeps nothing of its own has no such method.
+   */
+  holdSecret?(secret: Uint8Array): Promise<void>;
 }
 
 /** How a transport ended, in words for messages. */
