@@ -10,42 +10,12 @@ import { AuditLog } from "../src/audit/audit-log.ts";
 import { heldSecrets } from "../src/secrets/held-secrets.ts";
 import { sendSecret } from "../src/secrets/secret-input.ts";
 import { SessionRegistry } from "../src/session/registry.ts";
-import { Session, type SessionClose } from "../src/session/session.ts";
-import { Emitter, type Transport, type TransportExit } from "../src/session/transport.ts";
+import type { Session, SessionClose } from "../src/session/session.ts";
+import { memorySession, MemoryTransport } from "./harness/memory-transport.ts";
 
 setDefaultTimeout(30_000);
 const SECRET = "Lifetime-S3cret";
-const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-/** A device stand-in: prints what the test says; echoes what is typed (the worst case for a secret). */
-class Device implements Transport {
-  readonly data = new Emitter<Uint8Array>();
-  readonly exits = new Emitter<TransportExit>();
-  closes = 0;
-  write(bytes: Uint8Array): Promise<void> {
-    const text = dec.decode(bytes);
-    queueMicrotask(() => this.print(`\r\nyou typed ${text.trimEnd()}\r\n`));
-    return Promise.resolve();
-  }
-  print(text: string): void {
-    this.data.emit(enc.encode(text));
-  }
-  exit(): void {
-    this.exits.emit({ code: 0, signal: null });
-  }
-  resize(): void {}
-  close(): Promise<void> {
-    this.closes++;
-    return Promise.resolve();
-  }
-  onData(listener: (bytes: Uint8Array) => void): Disposable {
-    return this.data.on(listener);
-  }
-  onExit(listener: (exit: TransportExit) => void): Disposable {
-    return this.exits.on(listener);
-  }
-}
 
 let dir: string;
 const savedCommand = process.env.PTY_MCP_SECRET_COMMAND;
@@ -64,8 +34,18 @@ afterEach(async () => {
   for (const s of sessions.splice(0)) await s.close();
 });
 
-function open(device: Device, registry?: SessionRegistry): Session {
-  const session = new Session({ id: `serial-${sessions.length}`, description: { type: "serial", target: "/dev/ttyFAKE", settings: { baud_rate: 9600, data_bits: 8, parity: "none", stop_bits: 1, flow_control: "none" }, line_ending: "\r" }, transport: device, size: { cols: 80, rows: 24 } });
+/** A device stand-in: prints what the test says; echoes what is typed (the worst case for a secret). */
+function newDevice(): MemoryTransport {
+  const device = new MemoryTransport((text) => `\r\nyou typed ${text.trimEnd()}\r\n`);
+  device.closeExit = undefined; // says nothing on close
+  return device;
+}
+
+function open(transport: MemoryTransport, registry?: SessionRegistry): Session {
+  const session = memorySession(transport, {
+    id: `serial-${sessions.length}`,
+    description: { type: "serial", target: "/dev/ttyFAKE", settings: { baud_rate: 9600, data_bits: 8, parity: "none", stop_bits: 1, flow_control: "none" }, line_ending: "\r" },
+  });
   sessions.push(session);
   registry?.add(session);
   return session;
@@ -75,7 +55,7 @@ const all = (s: Session) => heldSecrets.redactText(dec.decode(s.buffer.read(s.bu
 
 describe("secret lifetime", () => {
   test("a typed secret stays redacted after the program exited, until the session is closed; then it is released", async () => {
-    const device = new Device();
+    const device = newDevice();
     const session = open(device);
     device.print("Password: ");
     expect(await sendSecret(session, { lineEnding: "\r" })).toBe(SECRET.length);
@@ -96,13 +76,13 @@ describe("secret lifetime", () => {
 
   test("onClose fires once, after close(); detached when the program goes on elsewhere", async () => {
     const closed: SessionClose[] = [];
-    const a = open(new Device());
+    const a = open(newDevice());
     a.onClose((event) => closed.push(event));
     await a.close();
     await a.close();
     expect(closed).toEqual([{ detached: false }]);
 
-    const b = open(new Device());
+    const b = open(newDevice());
     b.onClose((event) => closed.push(event));
     await b.close({ detached: true });
     expect(closed).toEqual([{ detached: false }, { detached: true }]);
@@ -123,7 +103,7 @@ describe("audit of a session's end", () => {
 
   test("detach: one detach entry, no close (the program goes on in the daemon)", async () => {
     const entries = await audited(async (registry) => {
-      const session = open(new Device(), registry);
+      const session = open(newDevice(), registry);
       registry.remove(session.id);
       await session.close({ detached: true });
     });
@@ -137,19 +117,16 @@ describe("audit of a session's end", () => {
   test("close: once, whether the transport reports an exit on close, the program exited before, or close ends it without an exit", async () => {
     const entries = await audited(async (registry) => {
       // 1. close_session while the program runs; this transport says nothing on close.
-      const quiet = open(new Device(), registry);
+      const quiet = open(newDevice(), registry);
       await registry.close(quiet.id);
       // 2. The program exits by itself, then close_session: the exit is the one close entry.
-      const device = new Device();
+      const device = newDevice();
       const exited = open(device, registry);
       device.exit();
       await registry.close(exited.id);
       // 3. A transport that reports its exit when closed.
-      const reporting = new Device();
-      reporting.close = () => {
-        reporting.exits.emit({ code: null, signal: "SIGHUP" });
-        return Promise.resolve();
-      };
+      const reporting = newDevice();
+      reporting.closeExit = { code: null, signal: "SIGHUP" };
       const hup = open(reporting, registry);
       await registry.close(hup.id);
     });

@@ -1,49 +1,23 @@
 // run_dialog's core over an in-memory Transport: a program played by hand, answering what is typed.
 import { describe, expect, test } from "bun:test";
 import { runDialog } from "./dialog.ts";
-import { Session } from "./session.ts";
-import { Emitter, type Transport, type TransportExit } from "./transport.ts";
+import { memorySession, MemoryTransport } from "../../test/harness/memory-transport.ts";
+import type { Session } from "./session.ts";
 
-/** A terminal whose program answers each write with `reply(text)` (echo included, as a tty would). */
-class ScriptedTerminal implements Transport {
-  readonly data = new Emitter<Uint8Array>();
-  readonly exit = new Emitter<TransportExit>();
-  written: string[] = [];
-  constructor(readonly reply: (text: string, t: ScriptedTerminal) => void = () => undefined) {}
-  async write(bytes: Uint8Array): Promise<void> {
-    const text = new TextDecoder().decode(bytes);
-    this.written.push(text);
-    queueMicrotask(() => this.reply(text, this));
-  }
-  resize(): void {}
-  async close(): Promise<void> {
-    this.exit.emit({ code: 0, signal: null });
-  }
-  onData(listener: (bytes: Uint8Array) => void): Disposable {
-    return this.data.on(listener);
-  }
-  onExit(listener: (exit: TransportExit) => void): Disposable {
-    return this.exit.on(listener);
-  }
-  emit(text: string): void {
-    this.data.emit(new TextEncoder().encode(text));
-  }
-}
-
-function session(t: ScriptedTerminal): Session {
-  return new Session({ id: "t-1", description: { type: "local", target: "hand" }, transport: t, size: { cols: 80, rows: 24 } });
+function session(t: MemoryTransport): Session {
+  return memorySession(t, { id: "t-1", description: { type: "local", target: "hand" } });
 }
 
 const any = expect.any(Number);
 
 describe("run_dialog core", () => {
   test("the echo of an answer never matches the next step, even when it holds the pattern", async () => {
-    const t = new ScriptedTerminal((text, term) => {
-      term.emit(text.replace("\r", "\r\n")); // the echo
-      if (text === "run ready-check\r") setTimeout(() => term.emit("ready-check passed\r\n> "), 20);
+    const t = new MemoryTransport((text, term) => {
+      term.print(text.replace("\r", "\r\n")); // the echo
+      if (text === "run ready-check\r") setTimeout(() => term.print("ready-check passed\r\n> "), 20);
     });
     const s = session(t);
-    t.emit("> ");
+    t.print("> ");
     const r = await runDialog(s, { steps: [{ expect: "> $", send: "run ready-check" }, { expect: "ready-check" }], timeoutMs: 5000 });
     expect(r).toEqual({
       completed: true,
@@ -61,12 +35,12 @@ describe("run_dialog core", () => {
   });
 
   test("an optional step is skipped at once when the next step's prompt comes first; a list answers by index", async () => {
-    const t = new ScriptedTerminal((text, term) => {
-      if (text === "yes\r") term.emit("yes\r\npassword: ");
-      if (text === "pw\r") term.emit("\r\nWelcome\r\n$ ");
+    const t = new MemoryTransport((text, term) => {
+      if (text === "yes\r") term.print("yes\r\npassword: ");
+      if (text === "pw\r") term.print("\r\nWelcome\r\n$ ");
     });
     const s = session(t);
-    t.emit("Continue (yes/no)? ");
+    t.print("Continue (yes/no)? ");
     const steps = [
       { expect: ["\\(yes/no\\)", "password:"], send: ["yes", "pw"] },
       { expect: "password:", send: "pw", optional: true, timeoutMs: 60_000 },
@@ -78,7 +52,7 @@ describe("run_dialog core", () => {
       { index: 1, matched: true, match_line: "password: ", elapsed_ms: any },
       { index: 2, matched: true, match_line: "Welcome", elapsed_ms: any },
     ]);
-    t.emit("password: ");
+    t.print("password: ");
     const second = await runDialog(s, { steps, timeoutMs: 5000 });
     expect(second.steps).toEqual([
       { index: 0, matched: true, matched_index: 1, match_line: "$ password: ", elapsed_ms: any },
@@ -86,14 +60,14 @@ describe("run_dialog core", () => {
       { index: 2, matched: true, match_line: "Welcome", elapsed_ms: any },
     ]);
     expect(second.completed).toBe(true);
-    expect(t.written).toEqual(["yes\r", "pw\r", "pw\r"]);
+    expect(t.typed).toEqual(["yes\r", "pw\r", "pw\r"]);
     await s.close();
   });
 
   test("a step not seen in time fails the dialog: its index, timed_out and the tail", async () => {
-    const t = new ScriptedTerminal((text, term) => term.emit(`${text}\n% Unknown command\r\nR1> `));
+    const t = new MemoryTransport((text, term) => term.print(`${text}\n% Unknown command\r\nR1> `));
     const s = session(t);
-    t.emit("R1> ");
+    t.print("R1> ");
     const r = await runDialog(s, { steps: [{ expect: ">\\s*$", send: "shw ver" }, { expect: "uptime", timeoutMs: 200 }, { expect: "never" }], timeoutMs: 5000 });
     expect(r).toEqual({
       completed: false,
@@ -114,9 +88,9 @@ describe("run_dialog core", () => {
   });
 
   test("an optional step that never comes is skipped after its timeout; the dialog's own timeout is a failure", async () => {
-    const t = new ScriptedTerminal();
+    const t = new MemoryTransport();
     const s = session(t);
-    t.emit("ok\r\n");
+    t.print("ok\r\n");
     const skipped = await runDialog(s, { steps: [{ expect: "ok" }, { expect: "banner", optional: true, timeoutMs: 100 }], timeoutMs: 5000 });
     expect(skipped.completed).toBe(true);
     expect(skipped.steps[1]).toEqual({ index: 1, matched: false, skipped: true, elapsed_ms: any });
@@ -126,9 +100,9 @@ describe("run_dialog core", () => {
   });
 
   test("nothing is typed when any step is invalid: a 2 MB answer, a lookahead pattern, an unknown key, two answers", async () => {
-    const t = new ScriptedTerminal();
+    const t = new MemoryTransport();
     const s = session(t);
-    t.emit("$ ");
+    t.print("$ ");
     const cases: [Parameters<typeof runDialog>[1]["steps"], string, string][] = [
       [[{ expect: "\\$", send: "ls" }, { expect: "x", send: "y".repeat(2 * 1024 * 1024) }], "INVALID_ARGUMENT", "steps[1].send is 2097153 bytes; the limit is 1048576 (1 MB). Nothing was typed. Copy large content as a file instead."],
       [[{ expect: "\\$", send: "ls" }, { expect: "(?=x)" }], "REGEX_REJECTED", "steps[1].expect: wait_for \"(?=x)\""],
@@ -140,28 +114,28 @@ describe("run_dialog core", () => {
       const err = await runDialog(s, { steps, timeoutMs: 1000 }).then(() => undefined, (e: unknown) => e as { code: string; message: string });
       expect({ code: err?.code, message: err?.message.slice(0, message.length) }).toEqual({ code, message });
     }
-    expect(t.written).toEqual([]);
+    expect(t.typed).toEqual([]);
     await s.close();
   });
 
   test("cancellation stops the dialog between steps: what was reached, nothing typed after", async () => {
-    const t = new ScriptedTerminal();
+    const t = new MemoryTransport();
     const s = session(t);
-    t.emit("login: ");
+    t.print("login: ");
     const abort = new AbortController();
     const pending = runDialog(s, { steps: [{ expect: "login:", send: "root" }, { expect: "Password:", secret: true }], timeoutMs: 60_000, signal: abort.signal, typeSecret: async () => undefined });
     await Bun.sleep(50);
     abort.abort();
     const r = await pending;
     expect([r.completed, r.failed_step, r.cancelled, r.steps.map((x) => x.matched)]).toEqual([false, 1, true, [true, false]]);
-    expect(t.written).toEqual(["root\r"]);
+    expect(t.typed).toEqual(["root\r"]);
     await s.close();
   });
 
   test("progress: one notification as each step starts, and one at the end", async () => {
-    const t = new ScriptedTerminal((text, term) => term.emit(`${text}\nB> `));
+    const t = new MemoryTransport((text, term) => term.print(`${text}\nB> `));
     const s = session(t);
-    t.emit("A> ");
+    t.print("A> ");
     const seen: number[] = [];
     await runDialog(s, { steps: [{ expect: "A>", send: "b" }, { expect: "B>" }], timeoutMs: 5000, progress: (p) => seen.push(p.progress) });
     expect(seen).toEqual([0, 1, 2]);

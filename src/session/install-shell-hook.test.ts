@@ -1,43 +1,14 @@
 // Session.installShellHook against a scripted transport: what is typed, what the buffer keeps.
 import { afterEach, describe, expect, test } from "bun:test";
-import { Session } from "./session.ts";
+import { memorySession, MemoryTransport } from "../../test/harness/memory-transport.ts";
+import type { Session } from "./session.ts";
 import { typedHook } from "./shell-hooks.ts";
-import { Emitter, type Transport, type TransportExit } from "./transport.ts";
 
-const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** A shell stand-in: the test says what it prints, and what it prints in answer to a typed line. */
-class ScriptedShell implements Transport {
-  readonly data = new Emitter<Uint8Array>();
-  readonly exits = new Emitter<TransportExit>();
-  readonly typed: string[] = [];
-  answer: ((line: string) => string[]) | undefined;
-  write(bytes: Uint8Array): Promise<void> {
-    const line = dec.decode(bytes);
-    this.typed.push(line);
-    // Chunks arrive one by one, as from a socket.
-    for (const chunk of this.answer?.(line) ?? []) queueMicrotask(() => this.print(chunk));
-    return Promise.resolve();
-  }
-  print(text: string): void {
-    this.data.emit(enc.encode(text));
-  }
-  resize(): void {}
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-  onData(listener: (bytes: Uint8Array) => void): Disposable {
-    return this.data.on(listener);
-  }
-  onExit(listener: (exit: TransportExit) => void): Disposable {
-    return this.exits.on(listener);
-  }
-}
-
 const sessions: Session[] = [];
-function open(shell: ScriptedShell): Session {
-  const session = new Session({ id: "ssh-test", description: { type: "ssh", target: "t", auth_method: "none", host_key: { fingerprint: "SHA256:test", key_type: "ssh-ed25519" } }, transport: shell, size: { cols: 80, rows: 24 } });
+function open(shell: MemoryTransport): Session {
+  const session = memorySession(shell, { id: "ssh-test", description: { type: "ssh", target: "t", auth_method: "none", host_key: { fingerprint: "SHA256:test", key_type: "ssh-ed25519" } } });
   sessions.push(session);
   return session;
 }
@@ -51,7 +22,7 @@ const B = "\x1b]133;B\x07";
 
 describe("installShellHook", () => {
   test("types the hook once at the prompt; the echo and the second prompt never reach the buffer", async () => {
-    const shell = new ScriptedShell();
+    const shell = new MemoryTransport();
     const session = open(shell);
     shell.answer = (line) => [line.slice(0, 40), `${line.slice(40)}\r\n`, "\x1b]133;D;0\x07", `${A}$ `, `${B}\x1b[?2004h`];
     shell.print("Welcome\r\n$ ");
@@ -68,7 +39,7 @@ describe("installShellHook", () => {
   });
 
   test("no hooked prompt within the time: everything held is let through unchanged", async () => {
-    const shell = new ScriptedShell();
+    const shell = new MemoryTransport();
     const session = open(shell);
     shell.answer = () => ["sh: 1: Syntax error\r\n", "$ "];
     shell.print("$ ");
@@ -78,7 +49,7 @@ describe("installShellHook", () => {
   });
 
   test("a password question is not answered with the hook; nothing is typed", async () => {
-    const shell = new ScriptedShell();
+    const shell = new MemoryTransport();
     const session = open(shell);
     shell.print("Password: ");
     expect(await session.installShellHook("bash")).toBe(false);
@@ -86,14 +57,14 @@ describe("installShellHook", () => {
   });
 
   test("no output at all: nothing is typed", async () => {
-    const shell = new ScriptedShell();
+    const shell = new MemoryTransport();
     const session = open(shell);
     expect(await session.installShellHook("zsh", { promptTimeoutMs: 100 })).toBe(false);
     expect(shell.typed).toEqual([]);
   });
 
   test("the session ending while the hook runs lets the held output through", async () => {
-    const shell = new ScriptedShell();
+    const shell = new MemoryTransport();
     const session = open(shell);
     let typed!: () => void;
     const wasTyped = new Promise<void>((resolve) => (typed = resolve));
@@ -105,7 +76,7 @@ describe("installShellHook", () => {
     const hooking = session.installShellHook("bash");
     await wasTyped;
     await Bun.sleep(0); // one turn of the event loop: the answer's chunks (microtasks) are in the gate
-    shell.exits.emit({ code: 0, signal: null });
+    shell.exit();
     expect(await hooking).toBe(false);
     expect(all(session)).toBe("$ logout\r\n");
   });
