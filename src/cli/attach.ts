@@ -5,29 +5,18 @@
 import { connectDaemon, type DaemonClient } from "../daemon-client/client.ts";
 import { DETACH_CHORD_NAME, DetachChord } from "./detach-chord.ts";
 import type { Event } from "../daemon/protocol.ts";
-import { defaultSocketPath } from "../daemon/socket-path.ts";
 import { errorMessage } from "../errors.ts";
 import { RESET_TERMINAL } from "../terminal/serialize.ts";
 import { VERSION } from "../version.ts";
+import { parseOptions, SOCKET_OPTION, socketPathOf } from "./options.ts";
 
 const USAGE = `usage: pty-mcp attach ID [--socket PATH]\n  detach with ${DETACH_CHORD_NAME} (ctrl+] twice sends one ctrl+])\n`;
 
 export async function main(args: string[]): Promise<number> {
-  let socketPath = defaultSocketPath();
-  let id: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "--socket" && args[i + 1]) socketPath = args[++i]!;
-    else if (arg.startsWith("--socket=")) socketPath = arg.slice("--socket=".length);
-    else if (arg === "--help" || arg === "-h") {
-      process.stdout.write(USAGE);
-      return 0;
-    } else if (!arg.startsWith("-") && id === undefined) id = arg;
-    else {
-      process.stderr.write(`pty-mcp attach: unexpected argument ${JSON.stringify(arg)}\n${USAGE}`);
-      return 2;
-    }
-  }
+  const parsed = parseOptions("attach", USAGE, args, { values: SOCKET_OPTION, positionals: 1 });
+  if (typeof parsed === "number") return parsed;
+  const socketPath = socketPathOf(parsed.values);
+  const id = parsed.positionals[0];
   if (!id) {
     process.stderr.write(USAGE);
     return 2;

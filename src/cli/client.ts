@@ -3,26 +3,16 @@
 // the stream (the peer on stdin says hello itself), which is what an SSH exec channel needs:
 // `ssh host pty-mcp client` gives the far end's daemon to a local DaemonClient.
 import { openDaemonSocket } from "../daemon-client/client.ts";
-import { defaultSocketPath } from "../daemon/socket-path.ts";
 import { errorMessage } from "../errors.ts";
 import { VERSION } from "../version.ts";
+import { parseOptions, SOCKET_OPTION, socketPathOf } from "./options.ts";
 
 const USAGE = "usage: pty-mcp client [--socket PATH]\n";
 
 export async function main(args: string[]): Promise<number> {
-  let socketPath = defaultSocketPath();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "--socket" && args[i + 1]) socketPath = args[++i]!;
-    else if (arg.startsWith("--socket=")) socketPath = arg.slice("--socket=".length);
-    else if (arg === "--help" || arg === "-h") {
-      process.stdout.write(USAGE);
-      return 0;
-    } else {
-      process.stderr.write(`pty-mcp client: unexpected argument ${JSON.stringify(arg)}\n${USAGE}`);
-      return 2;
-    }
-  }
+  const parsed = parseOptions("client", USAGE, args, { values: SOCKET_OPTION });
+  if (typeof parsed === "number") return parsed;
+  const socketPath = socketPathOf(parsed.values);
   let socket;
   try {
     socket = await openDaemonSocket({ socketPath, autostart: true, client: `pty-mcp ${VERSION} client` });

@@ -4,31 +4,23 @@
 import { dirname, join } from "node:path";
 import { isNotRunning, openDaemonSocket, startDaemon } from "../daemon-client/client.ts";
 import { Daemon, DaemonRunning } from "../daemon/daemon.ts";
-import { defaultSocketPath, ensureSocketDirectory, LOG_NAME, readDaemonPid } from "../daemon/socket-path.ts";
+import { ensureSocketDirectory, LOG_NAME, readDaemonPid } from "../daemon/socket-path.ts";
 import { errorMessage } from "../errors.ts";
+import { parseOptions, SOCKET_OPTION, socketPathOf } from "./options.ts";
 
 const USAGE = "usage: pty-mcp daemon [--socket PATH] [--foreground] [--retention SECONDS]\n";
 /** Exit status of `--foreground` when another daemon holds the socket (client.ts waits for that one). */
 export const EXIT_ALREADY_RUNNING = 3;
 
 export async function main(args: string[]): Promise<number> {
-  let socketPath = defaultSocketPath();
-  let foreground = false;
-  let retentionMs = retentionFromEnv();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "--foreground" || arg === "-f") foreground = true;
-    else if (arg === "--socket" && args[i + 1]) socketPath = args[++i]!;
-    else if (arg.startsWith("--socket=")) socketPath = arg.slice("--socket=".length);
-    else if (arg === "--retention" && args[i + 1] && /^\d+(\.\d+)?$/.test(args[i + 1]!)) retentionMs = Number(args[++i]) * 1000;
-    else if (arg === "--help" || arg === "-h") {
-      process.stdout.write(USAGE);
-      return 0;
-    } else {
-      process.stderr.write(`pty-mcp daemon: unexpected argument ${JSON.stringify(arg)}\n${USAGE}`);
-      return 2;
-    }
-  }
+  const parsed = parseOptions("daemon", USAGE, args, {
+    flags: { foreground: ["--foreground", "-f"] },
+    values: { ...SOCKET_OPTION, retention: { names: ["--retention"], valid: /^\d+(\.\d+)?$/ } },
+  });
+  if (typeof parsed === "number") return parsed;
+  const socketPath = socketPathOf(parsed.values);
+  const foreground = parsed.flags.foreground;
+  const retentionMs = parsed.values.retention !== undefined ? Number(parsed.values.retention) * 1000 : retentionFromEnv();
   return foreground ? runForeground(socketPath, retentionMs) : startBackground(socketPath);
 }
 

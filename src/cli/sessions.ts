@@ -2,28 +2,17 @@
 // humans, or as JSON for scripts. Never starts a daemon: none running means no sessions.
 import { connectDaemon, isNotRunning } from "../daemon-client/client.ts";
 import type { SessionInfo } from "../daemon/protocol.ts";
-import { defaultSocketPath } from "../daemon/socket-path.ts";
 import { errorMessage } from "../errors.ts";
 import { VERSION } from "../version.ts";
+import { parseOptions, SOCKET_OPTION, socketPathOf } from "./options.ts";
 
 const USAGE = "usage: pty-mcp sessions [--json] [--socket PATH]\n";
 
 export async function main(args: string[]): Promise<number> {
-  let socketPath = defaultSocketPath();
-  let json = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "--json") json = true;
-    else if (arg === "--socket" && args[i + 1]) socketPath = args[++i]!;
-    else if (arg.startsWith("--socket=")) socketPath = arg.slice("--socket=".length);
-    else if (arg === "--help" || arg === "-h") {
-      process.stdout.write(USAGE);
-      return 0;
-    } else {
-      process.stderr.write(`pty-mcp sessions: unexpected argument ${JSON.stringify(arg)}\n${USAGE}`);
-      return 2;
-    }
-  }
+  const parsed = parseOptions("sessions", USAGE, args, { flags: { json: ["--json"] }, values: SOCKET_OPTION });
+  if (typeof parsed === "number") return parsed;
+  const socketPath = socketPathOf(parsed.values);
+  const json = parsed.flags.json;
   let sessions: SessionInfo[];
   try {
     const client = await connectDaemon({ socketPath, autostart: false, client: `pty-mcp ${VERSION} sessions` });

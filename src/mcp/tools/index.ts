@@ -22,7 +22,7 @@ import { sendControl } from "./send-control.ts";
 import { sendInput } from "./send-input.ts";
 import { sendSecret } from "./send-secret.ts";
 
-export const tools = [
+export const tools: readonly Tool[] = [
   createLocalSession,
   createSshSession,
   createSerialSession,
@@ -44,4 +44,4 @@ export const tools = [
   listHosts,
   runOnHostsTool,
   transferFileTool,
-] as unknown as readonly Tool[];
+];
