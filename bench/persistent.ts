@@ -8,14 +8,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { McpHarness } from "../test/harness/mcp.ts";
+import { echoRoundTrip, markerLatency, row } from "./round-trip.ts";
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 40);
 const runtime = mkdtempSync(join(tmpdir(), "pty-mcp-bench-"));
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 const h = await McpHarness.start({ env: { XDG_RUNTIME_DIR: runtime } });
 const results: Record<string, number> = {};
@@ -27,25 +23,8 @@ try {
     // Warm-up (first prompts, JIT).
     for (let i = 0; i < 5; i++) await h.call("send_input", { session_id: s.session_id, input: `echo w${i}` });
 
-    const m1: number[] = [];
-    for (let i = 0; i < rounds; i++) {
-      const t = performance.now();
-      const r = await h.call<{ output: string }>("send_input", { session_id: s.session_id, input: `echo m${i}` });
-      m1.push(performance.now() - t);
-      if (r.output !== `m${i}\n$ `) throw new Error(`M1: unexpected output ${JSON.stringify(r.output)}`);
-    }
-    results[`M1_${kind}_ms`] = median(m1);
-
-    const m2: number[] = [];
-    for (let i = 0; i < Math.ceil(rounds / 2); i++) {
-      const wait = h.call<{ match_line: string }>("read_output", { session_id: s.session_id, wait_for: `^MARK${i} `, timeout: 10 });
-      await h.call("send_input", { session_id: s.session_id, input: `sleep 0.05; echo MARK${i} $(date +%s%N)`, timeout_ms: 0 });
-      const r = await wait;
-      const doneNs = (performance.timeOrigin + performance.now()) * 1e6;
-      m2.push((doneNs - Number(r.match_line.split(" ")[1])) / 1e6);
-      await h.call("read_output", { session_id: s.session_id, wait_for: "^\\$ $", timeout: 10 });
-    }
-    results[`M2_${kind}_ms`] = median(m2);
+    results[`M1_${kind}_ms`] = await echoRoundTrip(h, s.session_id, rounds);
+    results[`M2_${kind}_ms`] = await markerLatency(h, s.session_id, Math.ceil(rounds / 2), { settle: true });
 
     const flood = Number(process.env.BENCH_FLOOD_MB ?? 50);
     const t = performance.now();
@@ -63,7 +42,6 @@ try {
   rmSync(runtime, { recursive: true, force: true });
 }
 
-const row = (name: string, a: number, b: number) => console.log(`${name.padEnd(34)} ${a.toFixed(2).padStart(8)} ms ${b.toFixed(2).padStart(8)} ms   ${(b / a).toFixed(2)}x`);
 console.log(`${"".padEnd(34)} ${"in-process".padStart(11)} ${"persistent".padStart(11)}   ratio`);
 row("M1 echo round trip", results.M1_in_process_ms!, results.M1_persistent_ms!);
 row("M2 marker printed → wait_for", results.M2_in_process_ms!, results.M2_persistent_ms!);

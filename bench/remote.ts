@@ -10,6 +10,7 @@ import { spawnSync } from "bun";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { binary, McpHarness } from "../test/harness/mcp.ts";
+import { echoRoundTrip, markerLatency, row } from "./round-trip.ts";
 import { knownHostsLine, makeKey, startSshd, tempDir } from "../test/harness/sshd.ts";
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 40);
@@ -23,11 +24,6 @@ const key = makeKey(join(local.path, ".ssh", "id_ed25519"));
 sshd.authorize(key.pub);
 writeFileSync(join(local.path, ".ssh", "known_hosts"), `${knownHostsLine(sshd)}\n`);
 const env = { HOME: local.path, SSH_AUTH_SOCK: "", PTY_MCP_RELEASE_DIR: "" };
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 const results: Record<string, number> = {};
 const deploy = (): number => {
@@ -50,25 +46,8 @@ try {
     await h.call("read_output", { session_id: s.session_id, wait_for: "^\\$ $", timeout: 20 });
     for (let i = 0; i < 5; i++) await h.call("send_input", { session_id: s.session_id, input: `echo w${i}` });
 
-    const m1: number[] = [];
-    for (let i = 0; i < rounds; i++) {
-      const t = performance.now();
-      const r = await h.call<{ output: string }>("send_input", { session_id: s.session_id, input: `echo m${i}` });
-      m1.push(performance.now() - t);
-      if (r.output !== `m${i}\n$ `) throw new Error(`M1: unexpected output ${JSON.stringify(r.output)}`);
-    }
-    results[`M1_${kind}_ms`] = median(m1);
-
-    const m2: number[] = [];
-    for (let i = 0; i < Math.ceil(rounds / 2); i++) {
-      const wait = h.call<{ match_line: string }>("read_output", { session_id: s.session_id, wait_for: `^MARK${i} `, timeout: 10 });
-      await h.call("send_input", { session_id: s.session_id, input: `sleep 0.05; echo MARK${i} $(date +%s%N)`, timeout_ms: 0 });
-      const r = await wait;
-      const doneNs = (performance.timeOrigin + performance.now()) * 1e6;
-      m2.push((doneNs - Number(r.match_line.split(" ")[1])) / 1e6);
-      await h.call("read_output", { session_id: s.session_id, wait_for: "^\\$ $", timeout: 10 });
-    }
-    results[`M2_${kind}_ms`] = median(m2);
+    results[`M1_${kind}_ms`] = await echoRoundTrip(h, s.session_id, rounds);
+    results[`M2_${kind}_ms`] = await markerLatency(h, s.session_id, Math.ceil(rounds / 2), { settle: true });
     await h.call("close_session", { session_id: s.session_id });
   }
 } finally {
@@ -83,7 +62,6 @@ try {
   local[Symbol.dispose]();
 }
 
-const row = (name: string, a: number, b: number) => console.log(`${name.padEnd(34)} ${a.toFixed(2).padStart(8)} ms ${b.toFixed(2).padStart(8)} ms   ${(b / a).toFixed(2)}x`);
 console.log(`deploy to a fresh host: ${results.deploy_fresh_s!.toFixed(2)} s; second (no-op): ${results.deploy_noop_s!.toFixed(2)} s`);
 console.log(`${"".padEnd(34)} ${"plain SSH".padStart(11)} ${"persistent".padStart(11)}   ratio`);
 row("M1 echo round trip", results.M1_plain_ssh_ms!, results.M1_persistent_ssh_ms!);

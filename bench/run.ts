@@ -10,17 +10,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { binary, McpHarness } from "../test/harness/mcp.ts";
+import { echoRoundTrip, markerLatency, median } from "./round-trip.ts";
 
 const quick = process.env.BENCH_QUICK === "1";
 const bash = ["bash", "--norc", "--noprofile"];
 const env = { ...process.env, PS1: "$ ", PROMPT_COMMAND: "", TERM: "xterm-256color" } as Record<string, string>;
 const floodBytes = quick ? 20_000_000 : 100_000_000;
 const idleSeconds = quick ? 5 : 20;
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** A raw Bun PTY running bash, with a promise for "this text appeared". */
 function rawPty() {
@@ -98,14 +94,7 @@ line("measure", "pty-mcp", "raw Bun PTY", "ratio");
   for (const integration of [true, false]) {
     const s = await h.call<{ session_id: string }>("create_local_session", { command: "bash --norc --noprofile", env: { PS1: "$ " }, shell_integration: integration });
     await h.call("read_output", { session_id: s.session_id, wait_for: "^\\$ $", timeout: 10 });
-    const times: number[] = [];
-    for (let i = 0; i < 30; i++) {
-      const t = performance.now();
-      const r = await h.call<{ output: string }>("send_input", { session_id: s.session_id, input: `echo m${i}` });
-      times.push(performance.now() - t);
-      if (r.output !== `m${i}\n$ `) throw new Error(`M1: unexpected output ${JSON.stringify(r.output)}`);
-    }
-    const ours = median(times);
+    const ours = await echoRoundTrip(h, s.session_id, 30);
     const base = median(rawTimes);
     results[`M1_${integration ? "exact" : "heuristic"}_ms`] = ours;
     line(`M1 echo round trip (${integration ? "shell integration" : "prompt heuristic"})`, `${ours.toFixed(2)} ms`, `${base.toFixed(2)} ms`, `${(ours / base).toFixed(1)}x`);
@@ -115,15 +104,8 @@ line("measure", "pty-mcp", "raw Bun PTY", "ratio");
   // ---- M2 -------------------------------------------------------------------------------
   const s = await h.call<{ session_id: string }>("create_local_session", { command: "bash --norc --noprofile", env: { PS1: "$ " } });
   await h.call("read_output", { session_id: s.session_id, wait_for: "^\\$ $", timeout: 10 });
-  const lat: number[] = [];
-  for (let i = 0; i < 15; i++) {
-    // The program stamps the marker with its own clock just before printing it.
-    const wait = h.call<{ match_line: string }>("read_output", { session_id: s.session_id, wait_for: `^MARK${i} `, timeout: 10 });
-    await h.call("send_input", { session_id: s.session_id, input: `sleep 0.05; echo MARK${i} $(date +%s%N)`, timeout_ms: 0 });
-    const r = await wait;
-    const doneNs = (performance.timeOrigin + performance.now()) * 1e6;
-    lat.push((doneNs - Number(r.match_line.split(" ")[1])) / 1e6);
-  }
+  // The program stamps the marker with its own clock just before printing it.
+  const latency = await markerLatency(h, s.session_id, 15);
   const rawLat: number[] = [];
   // Raw floor: a one-shot program printing its stamp, read by a raw PTY data callback.
   for (let i = 0; i < 15; i++) {
@@ -141,9 +123,9 @@ line("measure", "pty-mcp", "raw Bun PTY", "ratio");
     });
     rawLat.push(t);
   }
-  results.M2_ms = median(lat);
+  results.M2_ms = latency;
   results.M2_raw_ms = median(rawLat);
-  line("M2 marker printed → wait_for returns", `${median(lat).toFixed(2)} ms`, `${median(rawLat).toFixed(2)} ms`, `${(median(lat) / median(rawLat)).toFixed(1)}x`);
+  line("M2 marker printed → wait_for returns", `${latency.toFixed(2)} ms`, `${median(rawLat).toFixed(2)} ms`, `${(latency / median(rawLat)).toFixed(1)}x`);
 
   // ---- M3 -------------------------------------------------------------------------------
   const pid = h.transport.pid!;
