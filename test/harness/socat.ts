@@ -20,30 +20,13 @@ export async function startSocatPair(): Promise<SocatPair> {
   const dir = mkdtempSync(join(tmpdir(), "pty-mcp-socat-"));
   const linkA = join(dir, "a");
   const linkB = join(dir, "b");
-  const proc = Bun.spawn(["socat", "-d", "-d", `pty,raw,echo=0,link=${linkA}`, `pty,raw,echo=0,link=${linkB}`], {
-    stdin: "ignore",
-    stdout: "ignore",
-    stderr: "pipe",
-  });
-  // socat -d -d logs "starting data transfer loop" once both ptys exist and the links are made.
-  const decoder = new TextDecoder();
-  let log = "";
-  const reader = proc.stderr.getReader();
-  while (!log.includes("starting data transfer loop")) {
-    const { done, value } = await reader.read();
-    if (done) {
-      rmSync(dir, { recursive: true, force: true });
-      throw new Error(`socat exited before it was ready (exit ${await proc.exited}):\n${log}`);
-    }
-    log += decoder.decode(value, { stream: true });
+  let proc: Bun.Subprocess;
+  try {
+    proc = await spawnSocat([`pty,raw,echo=0,link=${linkA}`, `pty,raw,echo=0,link=${linkB}`]);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
   }
-  // Keep draining stderr so socat never blocks on a full pipe.
-  void (async () => {
-    for (;;) {
-      const { done } = await reader.read().catch(() => ({ done: true }));
-      if (done) break;
-    }
-  })();
   const kill = async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
     await proc.exited;
@@ -57,6 +40,50 @@ export async function startSocatPair(): Promise<SocatPair> {
     kill,
     async [Symbol.asyncDispose]() {
       await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Runs `socat -d -d ADDRESSES…` and resolves once it logs "starting data transfer loop" (both
+ * sides exist, links made); its stderr keeps being drained so it never blocks on a full pipe.
+ */
+export async function spawnSocat(addresses: string[], env?: Record<string, string | undefined>): Promise<Bun.Subprocess> {
+  const proc = Bun.spawn(["socat", "-d", "-d", ...addresses], { env: env ?? process.env, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+  const decoder = new TextDecoder();
+  let log = "";
+  const reader = proc.stderr.getReader();
+  while (!log.includes("starting data transfer loop")) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error(`socat exited before it was ready (exit ${await proc.exited}):\n${log}`);
+    log += decoder.decode(value, { stream: true });
+  }
+  void (async () => {
+    for (;;) if ((await reader.read().catch(() => ({ done: true }))).done) break;
+  })();
+  return proc;
+}
+
+/**
+ * A shell behind a serial line: a raw pty at `device` (what a session opens), and bash on a pty
+ * of socat's own, as a console server runs it: echo and ctrl+c are the far end's line discipline.
+ */
+export async function startSerialShell(env: Record<string, string> = {}): Promise<{ device: string; kill(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), "pty-mcp-serial-shell-"));
+  const link = join(dir, "ttyS");
+  let proc: Bun.Subprocess;
+  try {
+    proc = await spawnSocat([`pty,raw,echo=0,link=${link}`, "EXEC:bash --norc --noprofile -i,pty,setsid,ctty,stderr,sane"], { ...process.env, ...env });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    device: realpathSync(link),
+    kill: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+      await proc.exited;
       rmSync(dir, { recursive: true, force: true });
     },
   };

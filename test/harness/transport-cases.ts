@@ -2,12 +2,11 @@
 // puts the same program behind its transport — a plain bash with the prompt "$ " and no rc files —
 // and says how to open a session on it through the compiled binary. A new transport adds a case
 // here (or beside its own harness) and one line to the suite's list.
-import { spawn } from "bun";
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanupDaemons, runtimeDir, server } from "./daemon.ts";
 import { McpHarness, plainBash } from "./mcp.ts";
+import { startSerialShell } from "./socat.ts";
 import { knownHostsLine, makeKey, startSshd, tempDir, type Sshd } from "./sshd.ts";
 
 /** What a transport offers beyond bytes in and out. */
@@ -100,11 +99,7 @@ export const sshCase: TransportCase = {
   },
 };
 
-/**
- * A bash behind a serial line: socat makes a raw pty (the "serial device" the session opens) and
- * runs bash on a second pty of its own, as a console server would: the line discipline (echo,
- * ctrl+c → SIGINT) is the far end's, nothing of it is ours.
- */
+/** A bash behind a serial line (socat: a raw pty, bash on a pty of its own; see startSerialShell). */
 export const serialCase: TransportCase = {
   name: "serial",
   traits: { resizeReachesProgram: false },
@@ -114,7 +109,7 @@ export const serialCase: TransportCase = {
     return {
       server: h,
       open: async () => {
-        const console = await startSerialBash();
+        const console = await startSerialShell({ PS1: "$ ", PROMPT_COMMAND: "", TERM: "xterm-256color" });
         consoles.push(console);
         return ready(h, (await h.call<{ session_id: string }>("create_serial_session", { device: console.device, baud_rate: 115200 })).session_id);
       },
@@ -125,38 +120,3 @@ export const serialCase: TransportCase = {
     };
   },
 };
-
-/** socat: a raw pty at `device`, bash on the other side. Resolves once socat is ready. */
-async function startSerialBash(): Promise<{ device: string; kill(): Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), "pty-mcp-ix-serial-"));
-  const link = join(dir, "ttyS");
-  const proc = spawn(["socat", "-d", "-d", `pty,raw,echo=0,link=${link}`, "EXEC:bash --norc --noprofile -i,pty,setsid,ctty,stderr,sane"], {
-    env: { ...process.env, PS1: "$ ", PROMPT_COMMAND: "", TERM: "xterm-256color" },
-    stdin: "ignore",
-    stdout: "ignore",
-    stderr: "pipe",
-  });
-  const reader = proc.stderr.getReader();
-  const decoder = new TextDecoder();
-  let log = "";
-  while (!log.includes("starting data transfer loop")) {
-    const { done, value } = await reader.read();
-    if (done) {
-      rmSync(dir, { recursive: true, force: true });
-      throw new Error(`socat exited before it was ready (exit ${await proc.exited}):\n${log}`);
-    }
-    log += decoder.decode(value, { stream: true });
-  }
-  // Keep draining stderr so socat never blocks on a full pipe.
-  void (async () => {
-    for (;;) if ((await reader.read().catch(() => ({ done: true }))).done) break;
-  })();
-  return {
-    device: realpathSync(link),
-    kill: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
-      await proc.exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
