@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PtyError } from "../errors.ts";
-import { globMatch, hostMatches, parseJumpSpec, resolveSshConfig, type ResolveOptions } from "./config.ts";
+import { parseJumpSpec, resolveSshConfig, type ResolveOptions } from "./config.ts";
+import { globMatch, hostMatches } from "./patterns.ts";
 
 let home: string;
 let opts: ResolveOptions;

@@ -13,6 +13,7 @@ import { homedir, userInfo } from "node:os";
 import { isAbsolute, join } from "node:path";
 import SSHConfig, { LineType, type Line } from "ssh-config";
 import { PtyError } from "../errors.ts";
+import { globMatch, hostMatches } from "./patterns.ts";
 
 /** Everything the transport needs to reach one host (one hop). */
 export interface SshTarget {
@@ -246,30 +247,6 @@ function evaluateLines(lines: readonly Line[], includeBase: string, ctx: EvalCon
     if (existing === undefined) ctx.values.set(param, [value]);
     else if (MULTI.has(param)) existing.push(value);
   }
-}
-
-/** OpenSSH match_pattern_list: any positive match and no negated match; case-insensitive. */
-export function hostMatches(patterns: readonly string[], host: string): boolean {
-  let matched = false;
-  const name = host.toLowerCase();
-  for (const raw of patterns) {
-    for (const pattern of raw.split(",")) {
-      if (pattern.length === 0) continue;
-      const negated = pattern.startsWith("!");
-      const glob = (negated ? pattern.slice(1) : pattern).toLowerCase();
-      if (globMatch(glob, name)) {
-        if (negated) return false;
-        matched = true;
-      }
-    }
-  }
-  return matched;
-}
-
-/** `*` any run, `?` one character (ssh_config(5) PATTERNS). */
-export function globMatch(pattern: string, text: string): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${source}$`, "s").test(text);
 }
 
 /**

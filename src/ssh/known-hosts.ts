@@ -9,7 +9,7 @@
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { hostMatches } from "./config.ts";
+import { hostMatches } from "./patterns.ts";
 
 export interface KnownHostEntry {
   file: string;
