@@ -215,7 +215,7 @@ e2e(`Claude Code ${CLAUDE_CODE_VERSION} with the plugin from this repository's m
     expect({ plugin: plugin.code, marketplace: marketplace.code, pluginSays: plugin.out.includes("Validation passed") }).toEqual({ plugin: 0, marketplace: 0, pluginSays: true });
   });
 
-  test("first session after install: the tools are there; echo, an error, parallel read-only calls and ToolSearch as the model sees them", async () => {
+  test("first session after install: the tools are there; echo, an error, a big output inline, parallel read-only calls and ToolSearch as the model sees them", async () => {
     const go = join(tmp, "go");
     let a = "";
     let b = "";
@@ -227,6 +227,8 @@ e2e(`Claude Code ${CLAUDE_CODE_VERSION} with the plugin from this repository's m
           return { content: [use("echo", "send_input", { session_id: a, input: "echo hello-$((6*7))" })] };
         },
         () => ({ content: [use("missing", "send_input", { session_id: "local-nope", input: "true" })] }),
+        // 688,896 bytes through the PTY (CRLF): Claude Code would put it in a file (over 25,000 tokens); the budget keeps it inline.
+        () => ({ content: [use("big", "send_input", { session_id: a, input: "seq 1 100000" })] }),
         // Session b waits for a file that only appears once the second of two parallel calls is done.
         () => ({ content: [use("create-b", "create_local_session", { command: `sh -c 'echo waiting; while [ ! -e ${go} ]; do sleep 0.05; done; echo GO'` })] }),
         (r) => {
@@ -255,6 +257,9 @@ e2e(`Claude Code ${CLAUDE_CODE_VERSION} with the plugin from this repository's m
     const first = session.requests[0];
     const deferredNote = JSON.stringify(first?.messages ?? []);
     const state = json(r.get("state"));
+    const big = json(r.get("big"));
+    const elided = big.elided as { from_cursor: number; to_cursor: number; bytes: number; lines: number };
+    const bigOutput = String(big.output);
     expect({
       code: session.code,
       downloads,
@@ -262,6 +267,15 @@ e2e(`Claude Code ${CLAUDE_CODE_VERSION} with the plugin from this repository's m
       deferred: ["create_ssh_session", "get_session_state", "send_control"].map((n) => deferredNote.includes(`${SERVER}${n}`)),
       echo: json(r.get("echo")),
       missing: { is_error: r.get("missing")?.is_error, ...json(r.get("missing")) } as Record<string, unknown>,
+      big: {
+        start: bigOutput.slice(0, 8),
+        end: bigOutput.slice(-12),
+        size: bigOutput.length <= 17 * 1024,
+        elided: { ...elided, bytes: elided.to_cursor - elided.from_cursor },
+        call: bigOutput.includes(`read_output {"session_id":"${a}","since_cursor":${elided.from_cursor},"max_bytes":${elided.bytes}} returns them`),
+        // Every line is either shown or counted as left out: 100,000 numbers plus the prompt line.
+        lines: bigOutput.split("\n").length - 2 + elided.lines,
+      },
       waitGo: json(r.get("wait-go")),
       searchSsh: found(r.get("search-ssh")).slice(0, 1),
       searchState: found(r.get("search-state")),
@@ -278,6 +292,14 @@ e2e(`Claude Code ${CLAUDE_CODE_VERSION} with the plugin from this repository's m
         is_alive: true, is_complete: true, state: "at_prompt", completion: "exact", exit_code: 0,
       },
       missing: { is_error: true, code: "SESSION_NOT_FOUND", message: 'No session "local-nope". list_sessions shows the open ones.', retryable: false },
+      big: {
+        start: "1\n2\n3\n4\n",
+        end: "100000\npty$ ",
+        size: true,
+        elided: { from_cursor: expect.any(Number), to_cursor: expect.any(Number), bytes: expect.any(Number), lines: expect.any(Number) },
+        call: true,
+        lines: 100_000,
+      },
       waitGo: expect.objectContaining({ matched: true, timed_out: false, match_line: "GO" }),
       searchSsh: ["create_ssh_session"],
       searchState: ["get_session_state"],

@@ -44,6 +44,17 @@ export const waitResultFields = {
   cancelled: z.boolean().optional(),
 };
 
+/** The middle of a result over its budget, left out (SPEC §11); the output has a line naming the read_output call that returns it. */
+export const elided = z
+  .object({ from_cursor: z.number(), to_cursor: z.number(), bytes: z.number(), lines: z.number() })
+  .optional()
+  .describe("Output left out of the middle of this result (it was over max_bytes): read it with read_output {since_cursor: from_cursor, max_bytes: bytes}.");
+
+/** max_bytes of send_input, settle-mode read_output and run_dialog. */
+export const budgetBytes = int(256, 16 * 1024 * 1024)
+  .optional()
+  .describe("Most output bytes to return (default 16384): beyond it the first 2 KiB and the end are returned, with a line saying what was left out and the read_output call that returns it (elided).");
+
 /** Parameters every create_* tool takes (SPEC §2). */
 export const createCommon = {
   name: z.string().max(200).optional().describe("A label for list_sessions."),

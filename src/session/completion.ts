@@ -4,6 +4,7 @@
 import type { Classification, SessionState } from "./classifier.ts";
 import type { ShellState } from "./shell-markers.ts";
 import { compilePatterns } from "./matcher.ts";
+import { budgetedText, RESULT_BUDGET_BYTES, type Elided } from "./result-budget.ts";
 import { compact, waitFor, type Progress, type WaitResult, type WaitSource } from "./wait-for.ts";
 
 export type SendInputResult = {
@@ -17,6 +18,7 @@ export type SendInputResult = {
   state: SessionState;
   completion: "exact" | "heuristic";
   is_truncated?: boolean;
+  elided?: Elided;
 };
 
 export interface SendInputOptions {
@@ -28,12 +30,12 @@ export interface SendInputOptions {
   contextLines?: number;
   tailLines?: number;
   autoPager?: boolean;
+  /** Output budget (default RESULT_BUDGET_BYTES): beyond it the middle is elided (result-budget.ts). */
+  maxBytes?: number;
   signal?: AbortSignal;
   progress?: Progress;
 }
 
-/** Largest `output` a result carries by default; more is read with since_cursor. */
-export const DEFAULT_MAX_RESULT_BYTES = 256 * 1024;
 /** A prompt must stay quiet this long before send_input calls the command complete. */
 const PROMPT_QUIET_MS = 30;
 /** With shell integration: quiet after the new prompt, in case the input held a second command line. */
@@ -43,12 +45,13 @@ const RAW_SETTLE_MS = 250;
 
 /** What send_input needs of its session (Session implements it). */
 export interface CompletionHost extends WaitSource {
+  readonly id: string;
   readonly lineEnding: string;
   autoPager: boolean;
   readonly shell: ShellState;
   /** The one path to the transport (input hooks, audit). */
   write(data: string, event: { kind: "input" | "raw"; data: string }): Promise<void>;
-  textBetween(from: number, to?: number, maxBytes?: number): { text: string; from: number; to: number; truncated: boolean };
+  textBetween(from: number, to: number, maxBytes: number): { text: string; from: number; to: number; truncated: boolean };
   classify(): Classification;
 }
 
@@ -88,16 +91,14 @@ export async function sendInput(host: CompletionHost, options: SendInputOptions)
     const complete = exact
       ? await awaitPrompt(host, exact.prompts, options.timeoutMs, options.signal)
       : await awaitCompletion(host, start, raw ? 0 : echoOf.length, raw, options.timeoutMs, options.signal);
-    const end = host.buffer.end;
-    const maxBytes = DEFAULT_MAX_RESULT_BYTES;
     // Exact: the command's output starts at its C marker. Before it is only the shell's line editing
     // (the echo, and what syntax highlighting, autosuggestions or fish redraw over it).
     const commandStart = exact && host.shell.commandStart > start ? host.shell.commandStart : start;
-    const from = end - commandStart > maxBytes ? end - maxBytes : commandStart;
-    const r = host.textBetween(from, end, maxBytes);
+    const shape = raw || commandStart > start ? undefined : (head: string) => dropEcho(head, echoOf);
+    const r = budgetedText(host, commandStart, host.buffer.end, options.maxBytes ?? RESULT_BUDGET_BYTES, shape);
     host.readMark = Math.max(host.readMark, r.to);
     const result: SendInputResult = {
-      output: raw || commandStart > start ? r.text : dropEcho(r.text, echoOf),
+      output: r.text,
       cursor: r.to,
       cursor_start: start,
       cursor_end: r.to,
@@ -107,7 +108,8 @@ export async function sendInput(host: CompletionHost, options: SendInputOptions)
       completion: exact ? "exact" : "heuristic",
     };
     if (exact && complete && host.shell.commandEnds > exact.ends && host.shell.lastExitCode !== undefined) result.exit_code = host.shell.lastExitCode;
-    if (r.truncated || from > commandStart) result.is_truncated = true;
+    if (r.truncated) result.is_truncated = true;
+    if (r.elided) result.elided = r.elided;
     return result;
   } finally {
     host.autoPager = autoPager;

@@ -7,7 +7,7 @@ import { PtyError } from "../errors.ts";
 import { resolveKey } from "./keys.ts";
 import { compilePatterns } from "./matcher.ts";
 import type { SessionState } from "./classifier.ts";
-import { DEFAULT_MAX_RESULT_BYTES } from "./completion.ts";
+import { budgetedText, RESULT_BUDGET_BYTES, type Elided } from "./result-budget.ts";
 import { MAX_INPUT_BYTES, type Session } from "./session.ts";
 import type { Progress, WaitResult } from "./wait-for.ts";
 
@@ -52,6 +52,8 @@ export interface DialogResult {
   error?: { code: string; message: string; retryable: boolean };
   warning?: string;
   is_truncated?: boolean;
+  /** The middle left out of `output` over its budget (result-budget.ts). */
+  elided?: Elided;
 }
 
 export interface DialogOptions {
@@ -229,13 +231,11 @@ export async function runDialog(session: Session, options: DialogOptions): Promi
     result.elapsed_ms = Math.round(performance.now() - stepStarted);
   }
   if (!failure) options.progress?.({ progress: total, total, message: `dialog completed (${total} steps)` });
-  return finish(session, dialogStart, results, failure, warning, options.maxBytes ?? DEFAULT_MAX_RESULT_BYTES);
+  return finish(session, dialogStart, results, failure, warning, options.maxBytes ?? RESULT_BUDGET_BYTES);
 }
 
 function finish(session: Session, start: number, steps: DialogStepResult[], failure: Partial<DialogResult> | undefined, warning: string | undefined, maxBytes: number): DialogResult {
-  const end = session.buffer.end;
-  const from = end - start > maxBytes ? end - maxBytes : start;
-  const text = session.textBetween(from, end, maxBytes);
+  const text = budgetedText(session, start, session.buffer.end, maxBytes);
   session.readMark = Math.max(session.readMark, text.to);
   session.lastUsed = new Date();
   const result: DialogResult = {
@@ -253,7 +253,8 @@ function finish(session: Session, start: number, steps: DialogStepResult[], fail
   if (failure?.error) result.error = failure.error;
   if (failure) result.tail = failure.tail ?? tailOf(session);
   if (warning) result.warning = warning;
-  if (text.truncated || from > start) result.is_truncated = true;
+  if (text.truncated) result.is_truncated = true;
+  if (text.elided) result.elided = text.elided;
   return result;
 }
 

@@ -71,6 +71,20 @@ export class OutputBuffer {
     return out;
   }
 
+  /** Line feeds among the held bytes of [from, to), counted in place (no copy). */
+  countNewlines(from: number, to = this.#end): number {
+    const a = Math.max(from, this.start);
+    const b = Math.min(to, this.#end);
+    let n = 0;
+    for (let pos = a; pos < b; ) {
+      const pa = pos % this.capacity;
+      const run = this.#ring.subarray(pa, pa + Math.min(b - pos, this.capacity - pa));
+      for (let i = run.indexOf(0x0a); i >= 0; i = run.indexOf(0x0a, i + 1)) n++;
+      pos += run.length;
+    }
+    return n;
+  }
+
   byteAt(cursor: number): number {
     return this.#ring[cursor % this.capacity]!;
   }

@@ -3,6 +3,7 @@ import { cleanText } from "../terminal/ansi.ts";
 import { joinPages } from "./classifier.ts";
 import type { SessionState } from "./classifier.ts";
 import type { OutputBuffer } from "./output-buffer.ts";
+import type { Elided } from "./result-budget.ts";
 import { decode } from "./wait-for.ts";
 
 /** read_output's incremental and settle results. */
@@ -14,6 +15,8 @@ export type ReadResult = {
   is_truncated: boolean;
   is_alive: boolean;
   state: SessionState;
+  /** Settle mode: the middle left out of a result over its budget. */
+  elided?: Elided;
 };
 
 export interface ResultText {

@@ -7,7 +7,8 @@ import { cleanText } from "../terminal/ansi.ts";
 import { Screen, type ScreenSnapshot } from "../terminal/screen.ts";
 import { AutoPager } from "./auto-pager.ts";
 import { classify, type Classification, type SessionState } from "./classifier.ts";
-import { DEFAULT_MAX_RESULT_BYTES, sendInput, type SendInputOptions, type SendInputResult } from "./completion.ts";
+import { sendInput, type SendInputOptions, type SendInputResult } from "./completion.ts";
+import { budgetedText, INCREMENTAL_READ_BYTES, RESULT_BUDGET_BYTES } from "./result-budget.ts";
 import type { SessionDescription, SessionType } from "./description.ts";
 import { lineAction, resolveKey } from "./keys.ts";
 import { resultText, type ReadResult, type ResultText } from "./result-text.ts";
@@ -293,23 +294,29 @@ export class Session {
   }
 
   /** Text of [from, to) as results show it: escapes stripped, pager prompts removed where auto_pager answered them. */
-  textBetween(from: number, to = this.buffer.end, maxBytes = DEFAULT_MAX_RESULT_BYTES): ResultText {
+  textBetween(from: number, to = this.buffer.end, maxBytes = INCREMENTAL_READ_BYTES): ResultText {
     return resultText(this.buffer, from, to, maxBytes, (a, b) => this.#pager.cutsWithin(a, b));
   }
 
-  /** Incremental read from `since` (or the read mark), advancing the read mark. */
+  /** Incremental read from `since` (or the read mark): exact bytes, at most `maxBytes` (64 KiB), advancing the read mark. */
   read(options: { since?: number; maxBytes?: number } = {}): ReadResult {
     const from = options.since ?? this.readMark;
-    const r = this.textBetween(from, this.buffer.end, options.maxBytes ?? DEFAULT_MAX_RESULT_BYTES);
+    const r = this.textBetween(from, this.buffer.end, options.maxBytes ?? INCREMENTAL_READ_BYTES);
     this.readMark = Math.max(this.readMark, r.to);
     this.lastUsed = new Date();
     return { output: r.text, cursor: r.to, cursor_start: r.from, has_more: r.hasMore, is_truncated: r.truncated, is_alive: this.isAlive, state: this.classify().state };
   }
 
-  /** Settle mode: waits until output has been idle briefly (or `timeoutMs`), then reads what is new. */
+  /** Settle mode: waits until output has been idle briefly (or `timeoutMs`), then returns what is new within the result budget (16 KiB; result-budget.ts). */
   async readSettled(options: { timeoutMs: number; maxBytes?: number; signal?: AbortSignal }): Promise<ReadResult> {
     await settle(this, options.timeoutMs, options.signal);
-    return this.read({ maxBytes: options.maxBytes });
+    const r = budgetedText(this, this.readMark, this.buffer.end, options.maxBytes ?? RESULT_BUDGET_BYTES);
+    this.readMark = Math.max(this.readMark, r.to);
+    this.lastUsed = new Date();
+    return {
+      output: r.text, cursor: r.to, cursor_start: r.from, has_more: r.to < this.buffer.end, is_truncated: r.truncated,
+      is_alive: this.isAlive, state: this.classify().state, ...(r.elided ? { elided: r.elided } : {}),
+    };
   }
 
   /** Wait mode (read_output wait_for): see wait-for.ts. */

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { PtyError } from "../../errors.ts";
-import { int, num, patterns, sessionId, waitResultFields } from "../params.ts";
+import { elided, int, num, patterns, sessionId, waitResultFields } from "../params.ts";
 import { defineTool } from "../tool.ts";
 
 export const readOutput = defineTool({
@@ -21,7 +21,10 @@ export const readOutput = defineTool({
     context_lines: int(0, 1000).optional().describe("Wait mode: lines before and after the matching line to return."),
     tail_lines: int(0, 10_000).optional().describe("Wait mode: last lines of output to return as tail."),
     since_cursor: int(0, Number.MAX_SAFE_INTEGER).optional().describe("Incremental mode: read from this cursor (from an earlier result)."),
-    max_bytes: int(1, 16 * 1024 * 1024).optional().describe("Most output bytes to return (default 262144); has_more says if there is more."),
+    max_bytes: int(1, 16 * 1024 * 1024).optional().describe(
+      "Most output bytes to return. Incremental mode: exact bytes from since_cursor, default 65536, has_more says if there is more. " +
+        "Settle mode: default 16384; beyond it the first 2 KiB and the end, with a line naming the read_output call for the middle (elided).",
+    ),
   }),
   output: z.looseObject({
     output: z.string().optional(),
@@ -32,6 +35,7 @@ export const readOutput = defineTool({
     is_alive: z.boolean(),
     state: z.string().optional(),
     ...waitResultFields,
+    elided,
     exit_code: z.number().nullable().optional(),
   }),
   async run(input, { sessions, signal, progress }) {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { resolveLineEnding, sendSecret } from "../../secrets/secret-input.ts";
 import { MAX_DIALOG_STEPS, runDialog as run } from "../../session/dialog.ts";
-import { bool, int, num, sessionId } from "../params.ts";
+import { bool, budgetBytes, elided, int, num, sessionId } from "../params.ts";
 import { defineTool } from "../tool.ts";
 
 const pattern = z.string().min(1);
@@ -36,7 +36,7 @@ export const runDialog = defineTool({
     session_id: sessionId,
     steps: z.array(step).min(1).max(MAX_DIALOG_STEPS).describe("The dialog, in order: [{expect, send?|key?|secret?, optional?, timeout?}]."),
     timeout: num(0, 86_400).optional().describe("Seconds for the whole dialog (default 300)."),
-    max_bytes: int(1, 16 * 1024 * 1024).optional().describe("Most output bytes to return (default 262144); the oldest is left out beyond it (is_truncated)."),
+    max_bytes: budgetBytes,
   }),
   output: z.object({
     completed: z.boolean(),
@@ -62,6 +62,7 @@ export const runDialog = defineTool({
     error: z.object({ code: z.string(), message: z.string(), retryable: z.boolean() }).optional(),
     warning: z.string().optional(),
     is_truncated: z.boolean().optional(),
+    elided,
   }),
   async run(input, { sessions, signal, progress }) {
     const session = sessions.getOrThrow(input.session_id);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { bool, int, num, patterns, sessionId, waitResultFields } from "../params.ts";
+import { bool, budgetBytes, elided, int, num, patterns, sessionId, waitResultFields } from "../params.ts";
 import { defineTool } from "../tool.ts";
 
 export const sendInput = defineTool({
@@ -23,6 +23,7 @@ export const sendInput = defineTool({
     context_lines: int(0, 1000).optional().describe("With wait_for: lines before and after the match to return."),
     tail_lines: int(0, 10_000).optional().describe("With wait_for: last lines of output to return as tail."),
     auto_pager: bool.optional().describe("Answer pagers (--More-- …) during this command."),
+    max_bytes: budgetBytes,
   }),
   output: z.looseObject({
     output: z.string().optional(),
@@ -36,6 +37,7 @@ export const sendInput = defineTool({
     completion: z.enum(["exact", "heuristic"]).optional(),
     ...waitResultFields,
     is_truncated: z.boolean().optional(),
+    elided,
   }),
   async run(input, { sessions, signal, progress }) {
     const session = sessions.getOrThrow(input.session_id);
@@ -48,6 +50,7 @@ export const sendInput = defineTool({
       contextLines: input.context_lines,
       tailLines: input.tail_lines,
       autoPager: input.auto_pager,
+      maxBytes: input.max_bytes,
       signal,
       progress,
     });
