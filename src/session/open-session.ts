@@ -3,6 +3,7 @@
 // registry. Whatever fails on the way closes what was opened before it, in reverse.
 import { errorMessage } from "../errors.ts";
 import type { SessionDescription } from "./description.ts";
+import { setReopener, type Reopener } from "./reconnect.ts";
 import type { SessionRegistry } from "./registry.ts";
 import { Session, type SessionInit } from "./session.ts";
 import type { OutputSink } from "./sink.ts";
@@ -37,6 +38,8 @@ export interface OpenSessionOptions<T extends Transport> {
    * mark); throwing closes the session, its transport and sinks.
    */
   ready?: (session: Session, transport: T) => Promise<void> | void;
+  /** How the transport opens again after its link ended (reconnect_session); without it the session cannot be reconnected. */
+  reopener?: Reopener;
 }
 
 /** Opens a session and adds it to `registry`; on any failure nothing stays open or registered. */
@@ -58,9 +61,11 @@ export async function openSession<T extends Transport>(registry: SessionRegistry
       lineEnding: options.lineEnding,
       persistent: options.persistent,
       sinks,
+      resumable: options.reopener !== undefined,
       ...opened.session,
     };
     session = new Session(init);
+    if (options.reopener) setReopener(session, options.reopener);
     await options.ready?.(session, transport);
   } catch (err) {
     if (session) await session.close().catch((closeErr: unknown) => logCloseFailure(description, closeErr));

@@ -44,6 +44,8 @@ export interface SessionInit {
   createdAt?: Date;
   /** Log file, recording: get every output byte. */
   sinks?: OutputSink[];
+  /** The link may be reopened (reconnect_session, src/session/reconnect.ts): sinks stay open until close(). */
+  resumable?: boolean;
 }
 
 /** Something typed into a session, for the audit trail. Secrets carry no data. */
@@ -75,7 +77,7 @@ export class Session {
   lastUsed = new Date();
   readonly buffer: OutputBuffer;
   readonly screen: Screen;
-  readonly transport: Transport;
+  readonly resumable: boolean;
   lineEnding: string;
   autoPager: boolean;
   /** Cursor up to which output was returned to the agent. */
@@ -85,19 +87,22 @@ export class Session {
   readonly inputHooks: InputHook[] = [];
   /** What the shell integration markers (OSC 133) said. */
   readonly shell = new ShellState();
+  #transport: Transport;
   readonly #input = new Emitter<InputEvent>();
   readonly #output = new Emitter<Uint8Array>();
   readonly #close = new Emitter<SessionClose>();
   readonly #sinks: OutputSink[];
-  readonly #markers = new ShellMarkerParser();
+  #markers = new ShellMarkerParser();
   readonly #gate = new ShellHookGate((bytes) => this.#accept(bytes));
   readonly #pager = new AutoPager(this);
   #exit: TransportExit | undefined;
+  #endedAt: Date | undefined;
   #closed = false;
   #size: { cols: number; rows: number };
   #lastOutputAt = 0;
   #lastPrompt: string | undefined;
   readonly #wakers = new Wakers();
+  /** The transport's listeners. */
   #disposables: Disposable[] = [];
 
   constructor(init: SessionInit) {
@@ -106,7 +111,8 @@ export class Session {
     this.name = init.name;
     this.persistent = init.persistent ?? false;
     this.createdAt = init.createdAt ?? new Date();
-    this.transport = init.transport;
+    this.#transport = init.transport;
+    this.resumable = init.resumable ?? false;
     this.lineEnding = init.lineEnding ?? "\r";
     this.autoPager = init.autoPager ?? false;
     this.#size = { ...init.size };
@@ -116,11 +122,42 @@ export class Session {
     this.screen = new Screen(this.buffer, init.size);
     const t = init.transport;
     // The program's terminal answers its queries (cursor position …), unless another session does (a daemon's mirror).
-    if (!t.capabilities?.queriesAnsweredElsewhere) this.screen.answerQueries((answer) => void t.write(encoder.encode(answer)).catch(() => undefined));
-    this.#disposables.push(t.onData((bytes) => this.#onData(bytes)), t.onExit((exit) => this.#onExit(exit)));
+    if (!t.capabilities?.queriesAnsweredElsewhere) this.screen.answerQueries((answer) => void this.#transport.write(encoder.encode(answer)).catch(() => undefined));
+    this.#attach(t);
+  }
+
+  #attach(t: Transport): void {
+    this.#disposables = [t.onData((bytes) => this.#onData(bytes)), t.onExit((exit) => this.#onExit(exit))];
     if (t.onGap) this.#disposables.push(t.onGap((cursor) => this.buffer.restartAt(cursor)));
     if (t.onResized) this.#disposables.push(t.onResized((size) => void this.resize(size)));
     t.resume?.();
+  }
+
+  get transport(): Transport {
+    return this.#transport;
+  }
+
+  /**
+   * The one place a session changes transport (reconnect_session): a session whose link ended goes
+   * on over `transport` with the same id, buffer and cursors. `note` (one line saying when the link
+   * ended and came back) enters the output stream first; the new shell's markers start afresh.
+   */
+  resume(transport: Transport, note: string): void {
+    if (this.#closed || !this.#exit) throw new PtyError("INVALID_ARGUMENT", `Session ${this.id} is ${this.#closed ? "closed" : "still connected"}; only an ended link is resumed.`);
+    for (const d of this.#disposables) d[Symbol.dispose]();
+    this.#transport = transport;
+    this.#exit = undefined;
+    this.#endedAt = undefined;
+    this.shell.restart();
+    this.#markers = new ShellMarkerParser();
+    const last = this.buffer.end > this.buffer.start ? this.buffer.slice(this.buffer.end - 1)[0] : 0x0a;
+    this.#accept(encoder.encode(`${last === 0x0a ? "" : "\r\n"}${note}\r\n`));
+    this.#attach(transport);
+  }
+
+  /** When the transport ended (the program exited, the link was lost); undefined while alive. */
+  get endedAt(): Date | undefined {
+    return this.#endedAt;
   }
 
   get type(): SessionType {
@@ -197,7 +234,8 @@ export class Session {
     if (this.#exit) return;
     this.#gate.open(false);
     this.#exit = exit;
-    for (const sink of this.#sinks) void sink.close();
+    this.#endedAt = new Date();
+    if (!this.resumable) for (const sink of this.#sinks) void sink.close();
     this.#wakers.wake();
   }
 

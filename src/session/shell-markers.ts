@@ -87,6 +87,15 @@ export class ShellState {
    */
   off: string | undefined;
 
+  /** A new shell on the same session (reconnect_session): not hooked until its first B marker; the counters go on. */
+  restart(): void {
+    this.active = false;
+    this.phase = "unknown";
+    this.commandRunning = false;
+    this.lastExitCode = undefined;
+    this.off = undefined;
+  }
+
   /** True when the shell sits at its prompt (a B marker was the last). */
   get atPrompt(): boolean {
     return this.active && this.phase === "prompt";

@@ -3,6 +3,7 @@ import { PtyError } from "../errors.ts";
 import { askSecret } from "../secrets/ask-secret.ts";
 import type { SshDescription } from "../session/description.ts";
 import { openSession } from "../session/open-session.ts";
+import type { Reopener } from "../session/reconnect.ts";
 import type { SessionRegistry } from "../session/registry.ts";
 import type { Session } from "../session/session.ts";
 import type { OutputSink } from "../session/sink.ts";
@@ -57,15 +58,29 @@ export function passphraseAsker(host: string, signal: AbortSignal | undefined): 
 export async function openSshSession(registry: SessionRegistry, options: OpenSshOptions): Promise<{ session: Session; transport: SshTransport }> {
   let description: SshDescription | undefined;
   const cancelled = (target: string) => new PtyError("SSH_CONN_FAILED", `Opening the SSH session to ${target} was cancelled; the connection was closed.`, true);
+  const connect = (size: { cols: number; rows: number }, signal: AbortSignal | undefined, connectTimeoutMs?: number) =>
+    openSshTransport({
+      // Given a passphrase, nobody is asked (and auth keeps the short timeout).
+      ...(options.connect.passphrase === undefined ? { askPassphrase: passphraseAsker(options.connect.host, signal) } : {}),
+      ...options.connect,
+      ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
+      ...size,
+    });
+  /** The login shell only (a `command` may be anything): bash or zsh gets the hook typed once, invisibly. */
+  const hook = async (session: Session, transport: SshTransport, signal: AbortSignal | undefined) => {
+    const loginShell = await transport.loginShell(LOGIN_SHELL_TIMEOUT_MS);
+    const shell = hookableShell(loginShell);
+    if (!shell) session.shell.off = loginShell ? `off: the login shell ${loginShell.trim()} is not bash, zsh or fish` : "off: the login shell could not be read ($SHELL)";
+    const hooked = shell !== undefined && (await session.installShellHook(shell, { signal }));
+    if (description) {
+      if (hooked) description.shell = shell;
+      else delete description.shell;
+    }
+  };
+  const integrate = options.shellIntegration !== false && options.connect.command === undefined;
   return openSession(registry, {
     open: async () => {
-      const transport = await openSshTransport({
-        // Given a passphrase, nobody is asked (and auth keeps the short timeout).
-        ...(options.connect.passphrase === undefined ? { askPassphrase: passphraseAsker(options.connect.host, options.signal) } : {}),
-        ...options.connect,
-        cols: options.cols,
-        rows: options.rows,
-      });
+      const transport = await connect({ cols: options.cols, rows: options.rows }, options.signal);
       description = { type: "ssh", target: transport.target, auth_method: transport.authMethod, host_key: { ...transport.hostKey } };
       return { transport, description };
     },
@@ -76,15 +91,27 @@ export async function openSshSession(registry: SessionRegistry, options: OpenSsh
     ready: async (session, transport) => {
       // A call cancelled while connecting must not leave a session nobody knows the id of.
       if (options.signal?.aborted) throw cancelled(transport.target);
-      // The login shell only (a `command` may be anything): bash or zsh gets the hook typed once, invisibly.
       if (options.shellIntegration !== false && options.connect.command !== undefined) session.shell.off = "off: a command runs instead of the login shell";
-      if (options.shellIntegration !== false && options.connect.command === undefined) {
-        const loginShell = await transport.loginShell(LOGIN_SHELL_TIMEOUT_MS);
-        const shell = hookableShell(loginShell);
-        if (!shell) session.shell.off = loginShell ? `off: the login shell ${loginShell.trim()} is not bash, zsh or fish` : "off: the login shell could not be read ($SHELL)";
-        if (shell && (await session.installShellHook(shell, { signal: options.signal })) && description) description.shell = shell;
+      if (integrate) {
+        await hook(session, transport, options.signal);
         if (options.signal?.aborted) throw cancelled(transport.target);
       }
     },
+    // reconnect_session: the same options and host-key check again; a new login shell, hooked again.
+    // A session running a command is not reopened (running it again could repeat what it did).
+    ...(options.connect.command === undefined
+      ? {
+          reopener: {
+            open: ({ connectTimeoutMs, size, signal }) => connect(size, signal, connectTimeoutMs),
+            ready: async (session, transport, signal) => {
+              if (description) {
+                description.auth_method = (transport as SshTransport).authMethod;
+                description.host_key = { ...(transport as SshTransport).hostKey };
+              }
+              if (integrate) await hook(session, transport as SshTransport, signal);
+            },
+          } satisfies Reopener,
+        }
+      : {}),
   });
 }

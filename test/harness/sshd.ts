@@ -108,6 +108,8 @@ export async function startSshd(
     listenAddress?: string;
     /** Runs sshd through this, e.g. ["ip", "netns", "exec", NAME]. */
     prefix?: string[];
+    /** Listen on this port (a host that comes back after a reboot) instead of a free one. */
+    port?: number;
   } = {},
 ): Promise<Sshd> {
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
@@ -117,7 +119,7 @@ export async function startSshd(
   writeFileSync(authorizedKeys, "", { mode: 0o644 });
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const config = join(dir, "sshd_config");
     writeFileSync(
       config,
@@ -156,7 +158,7 @@ export async function startSshd(
       lastError = err;
       proc.kill("SIGKILL");
       await proc.exited;
-      if (/Address already in use/.test(stderr)) continue;
+      if (/Address already in use/.test(stderr) && options.port === undefined) continue;
       throw err;
     }
     const stop = async (): Promise<void> => {

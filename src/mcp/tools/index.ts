@@ -14,6 +14,7 @@ import { listSessions } from "./list-sessions.ts";
 import { prepareSecret } from "./prepare-secret.ts";
 import { readOutput } from "./read-output.ts";
 import { readScreen } from "./read-screen.ts";
+import { reconnectSession } from "./reconnect-session.ts";
 import { resizeSession } from "./resize-session.ts";
 import { runOnHostsTool } from "./run-on-hosts.ts";
 import { transferFileTool } from "./transfer-file.ts";
@@ -33,6 +34,7 @@ export const tools: readonly Tool[] = [
   readScreen,
   sendControl,
   runDialog,
+  reconnectSession,
   sendSecret,
   prepareSecret,
   resizeSession,
