@@ -250,6 +250,52 @@ describe("telnet transport: ser2net in front of a socat pair", () => {
     }
   });
 
+  test("rfc2217 against a second implementation (pyserial's PortManager): 57600 8N2 xonxoff answered and set on the pty (a pty refuses CS7 to pyserial), data both ways with 255", async () => {
+    const python = "/usr/bin/python3";
+    if (!Bun.spawnSync([python, "-c", "import serial.rfc2217"]).success) throw new Error("python3-serial is needed for this test: apt-get install -y python3-serial");
+    const pair = await device();
+    // A minimal RFC 2217 server on pyserial's PortManager (as its examples/rfc2217_server.py), one connection.
+    const server = `
+import socket, sys, threading, serial, serial.rfc2217
+ser = serial.serial_for_url(sys.argv[1], timeout=0.1)
+# A pty has no modem lines (TIOCMGET fails): report them all low.
+for line in ("cts", "dsr", "ri", "cd"): setattr(type(ser), line, property(lambda self: False))
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
+print(srv.getsockname()[1], flush=True)
+conn, _ = srv.accept()
+class Link:
+    def write(self, data): conn.sendall(data)
+pm = serial.rfc2217.PortManager(ser, Link())
+def reader():
+    while True:
+        data = ser.read(ser.in_waiting or 1)
+        if data: conn.sendall(b"".join(pm.escape(data)))
+threading.Thread(target=reader, daemon=True).start()
+while True:
+    data = conn.recv(1024)
+    if not data: break
+    ser.write(b"".join(pm.filter(data)))
+`;
+    const proc = Bun.spawn([python, "-c", server, pair.a], { stdout: "pipe", stderr: "inherit" });
+    cleanups.push(async () => {
+      proc.kill();
+      await proc.exited;
+    });
+    const reader = proc.stdout.getReader();
+    let said = "";
+    while (!said.includes("\n")) said += new TextDecoder().decode((await reader.read()).value);
+    const c = await open({ port: Number(said.trim()), mode: "rfc2217", comPort: { baudRate: 57600, dataBits: 8, parity: "none", stopBits: 2, flowControl: "xonxoff" } });
+    const { signature: _s, lineState: _l, modemState: _m, ...answered } = c.t.comPort;
+    expect({ answered, warnings: c.t.warnings }).toEqual({ answered: { baudRate: 57600, dataBits: 8, parity: "none", stopBits: 2, flowControl: "xonxoff" }, warnings: [] });
+    expect(Bun.spawnSync(["stty", "-F", pair.a]).stdout.toString().split("\n")[0]).toEqual("speed 57600 baud; line = 0;");
+    const far = farEnd(pair.b);
+    await c.t.write(Uint8Array.of(65, 255, 66, 10));
+    expect(await far.read(4)).toEqual([65, 255, 66, 10]);
+    far.write(Uint8Array.of(67, 255, 68));
+    await c.waitBytes(3);
+    expect(c.take()).toEqual("C\xffD");
+  });
+
   test("rfc2217 against a plain telnet port: PROTOCOL_ERROR saying it is not an RFC 2217 server", async () => {
     const pair = await device();
     const ser2net = await startSer2net([{ device: pair.a, mode: "telnet" }]);
