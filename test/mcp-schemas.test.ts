@@ -1,8 +1,11 @@
 // Tool schemas every major client accepts (SPEC §12): no `type` arrays, explicit
 // additionalProperties, a plain object at the top, names ≤ 64, descriptions ≤ 2 KiB — checked
 // over tools/list in both generations and by the MCP Inspector CLI's --strict portability
-// check; and the Inspector's persistent client mcpdo drives a session in both generations.
+// check; and the Inspector's persistent client mcpdo drives a session in both generations and
+// runs a long wait as a task (2026-07-28).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
 import { portabilityProblems, toolJsonSchema } from "../src/mcp/json-schema.ts";
 import { bool, int } from "../src/mcp/params.ts";
@@ -58,7 +61,13 @@ describe("MCP Inspector", () => {
   beforeAll(() => {
     inspector = new Inspector();
     const server = { command: binary, args: ["serve"], env: { SHELL: "/bin/bash", PS1: "$ ", PROMPT_COMMAND: "" } };
-    inspector.catalog({ modern: { ...server, protocolEra: "modern" }, legacy: { ...server, protocolEra: "legacy" } });
+    // "logged": the same server behind a tee of what it receives and sends.
+    writeFileSync(join(inspector.home, "logged.sh"), `#!/bin/sh\ntee "${inspector.home}/in.log" | "${binary}" serve | tee "${inspector.home}/out.log"\n`, { mode: 0o755 });
+    inspector.catalog({
+      modern: { ...server, protocolEra: "modern" },
+      legacy: { ...server, protocolEra: "legacy" },
+      logged: { ...server, command: join(inspector.home, "logged.sh"), args: [], protocolEra: "modern" },
+    });
   });
   afterAll(async () => {
     await inspector.close();
@@ -85,4 +94,19 @@ describe("MCP Inspector", () => {
       expect((await inspector.mcpdo(["disconnect", era])).code).toBe(0);
     });
   }
+
+  test("mcpdo (2026-07-28) runs a long wait as a task: it polls tasks/get and gets the wait's result", async () => {
+    await inspector.mcpdoJson(["connect", "logged"]);
+    const call = async (tool: string, args: Record<string, unknown>) => (await inspector.mcpdoJson<{ structuredContent: Record<string, unknown> }>(["@logged", "tools/call", tool, "--tool-args-json", JSON.stringify(args)])).structuredContent;
+    const { session_id } = await call("create_local_session", { command: "sh -c 'echo working; sleep 3; echo DONE; sleep 60'" });
+    const waited = await call("read_output", { session_id, wait_for: "^DONE$", timeout: 30 });
+    await call("close_session", { session_id });
+    expect((await inspector.mcpdo(["disconnect", "logged"])).code).toBe(0);
+    expect([waited.matched, waited.match_line]).toEqual([true, "DONE"]);
+    const sent = readFileSync(join(inspector.home, "in.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { method?: string });
+    const got = readFileSync(join(inspector.home, "out.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { result?: { resultType?: string; status?: string } });
+    expect(got.filter((m) => m.result?.resultType === "task").length).toBe(1);
+    expect(sent.filter((m) => m.method === "tasks/get").length).toBeGreaterThanOrEqual(1);
+    expect(got.some((m) => m.result?.status === "completed")).toBe(true);
+  });
 });
