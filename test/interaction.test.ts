@@ -2,7 +2,7 @@
 // through the compiled binary. Each transport puts a plain bash ("$ " prompt, no rc files) behind
 // it (test/harness/transport-cases.ts). A new transport joins with one line in TRANSPORTS.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { daemonCase, localCase, serialCase, sshCase, type OpenedCase, type TransportCase } from "./harness/transport-cases.ts";
+import { daemonCase, localCase, serialCase, sshCase, telnetRawCase, type OpenedCase, type TransportCase } from "./harness/transport-cases.ts";
 import { sshdAvailable } from "./harness/sshd.ts";
 
 setDefaultTimeout(120_000);
@@ -12,6 +12,7 @@ const TRANSPORTS: TransportCase[] = [
   daemonCase,
   ...(sshdAvailable ? [sshCase] : []),
   ...(Bun.which("socat") ? [serialCase] : []),
+  ...(Bun.which("socat") ? [telnetRawCase] : []),
 ];
 
 const FLOOD_LINES = 20_000;

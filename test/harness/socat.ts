@@ -46,15 +46,16 @@ export async function startSocatPair(): Promise<SocatPair> {
 }
 
 /**
- * Runs `socat -d -d ADDRESSES…` and resolves once it logs "starting data transfer loop" (both
- * sides exist, links made); its stderr keeps being drained so it never blocks on a full pipe.
+ * Runs `socat -d -d ADDRESSES…` and resolves once it logs `readyLine` ("starting data transfer
+ * loop": both sides exist, links made; "listening on" for a listener); its stderr keeps being
+ * drained so it never blocks on a full pipe.
  */
-export async function spawnSocat(addresses: string[], env?: Record<string, string | undefined>): Promise<Bun.Subprocess> {
+export async function spawnSocat(addresses: string[], env?: Record<string, string | undefined>, readyLine = "starting data transfer loop"): Promise<Bun.Subprocess> {
   const proc = Bun.spawn(["socat", "-d", "-d", ...addresses], { env: env ?? process.env, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
   const decoder = new TextDecoder();
   let log = "";
   const reader = proc.stderr.getReader();
-  while (!log.includes("starting data transfer loop")) {
+  while (!log.includes(readyLine)) {
     const { done, value } = await reader.read();
     if (done) throw new Error(`socat exited before it was ready (exit ${await proc.exited}):\n${log}`);
     log += decoder.decode(value, { stream: true });
@@ -85,6 +86,17 @@ export async function startSerialShell(env: Record<string, string> = {}): Promis
       if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
       await proc.exited;
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A shell behind a raw TCP console port on 127.0.0.1 (one connection), like a ser2net raw port. */
+export async function startTcpShell(port: number, env: Record<string, string> = {}): Promise<{ kill(): Promise<void> }> {
+  const proc = await spawnSocat([`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, "EXEC:bash --norc --noprofile -i,pty,setsid,ctty,stderr,sane"], { ...process.env, ...env }, "listening on");
+  return {
+    kill: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+      await proc.exited;
     },
   };
 }

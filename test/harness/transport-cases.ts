@@ -6,8 +6,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanupDaemons, runtimeDir, server } from "./daemon.ts";
 import { McpHarness, plainBash } from "./mcp.ts";
-import { startSerialShell } from "./socat.ts";
-import { knownHostsLine, makeKey, startSshd, tempDir, type Sshd } from "./sshd.ts";
+import { startSerialShell, startTcpShell } from "./socat.ts";
+import { freePort, knownHostsLine, makeKey, startSshd, tempDir, type Sshd } from "./sshd.ts";
 
 /** What a transport offers beyond bytes in and out. */
 export interface CaseTraits {
@@ -112,6 +112,28 @@ export const serialCase: TransportCase = {
         const console = await startSerialShell({ PS1: "$ ", PROMPT_COMMAND: "", TERM: "xterm-256color" });
         consoles.push(console);
         return ready(h, (await h.call<{ session_id: string }>("create_serial_session", { device: console.device, baud_rate: 115200 })).session_id);
+      },
+      close: async () => {
+        await h.close();
+        for (const c of consoles.splice(0)) await c.kill();
+      },
+    };
+  },
+};
+
+/** A bash behind a raw TCP console port (create_telnet_session raw: true, as a ser2net raw port). */
+export const telnetRawCase: TransportCase = {
+  name: "telnet (raw)",
+  traits: { resizeReachesProgram: false },
+  async start() {
+    const h = await McpHarness.start();
+    const consoles: Array<{ kill(): Promise<void> }> = [];
+    return {
+      server: h,
+      open: async () => {
+        const port = await freePort();
+        consoles.push(await startTcpShell(port, { PS1: "$ ", PROMPT_COMMAND: "", TERM: "xterm-256color" }));
+        return ready(h, (await h.call<{ session_id: string }>("create_telnet_session", { host: "127.0.0.1", port, raw: true, line_ending: "cr" })).session_id);
       },
       close: async () => {
         await h.close();
