@@ -22,7 +22,7 @@ export interface OpenLocalOptions {
   autoPager?: boolean;
   /** Opened once the program runs (see openSession). */
   sinks?: () => OutputSink[];
-  /** Hook bash/zsh for exact completion and exit codes (default true). */
+  /** Hook bash/zsh/fish for exact completion and exit codes (default true). */
   shellIntegration?: boolean;
   /** Hosted by the daemon (SPEC §5). */
   persistent?: boolean;

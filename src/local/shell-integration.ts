@@ -17,7 +17,7 @@ export interface InstrumentedShell {
   cleanup(): void;
 }
 
-/** Instruments `argv` when it starts an interactive bash or zsh; undefined for anything else (it falls back to heuristics). */
+/** Instruments `argv` when it starts an interactive bash, zsh or fish; undefined for anything else (it falls back to heuristics). */
 export function instrumentShell(argv: readonly string[], env: Record<string, string | undefined> = {}): InstrumentedShell | undefined {
   const home = env.HOME ?? process.env.HOME ?? "";
   const program = basename(argv[0] ?? "");

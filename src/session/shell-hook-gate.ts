@@ -1,5 +1,5 @@
-// The shell-hook gate: hooks a shell we can only type into (an SSH login shell known to be bash
-// or zsh) for shell integration, and holds the output back meanwhile so that nothing of the typed
+// The shell-hook gate: hooks a shell we can only type into (an SSH login shell known to be bash,
+// zsh or fish) for shell integration, and holds the output back meanwhile so that nothing of the typed
 // hook line shows anywhere (buffer, screen, logs, results, the shell's history).
 import type { Classification } from "./classifier.ts";
 import { typedHook, type HookedShell } from "./shell-hooks.ts";

@@ -27,7 +27,7 @@ export interface OpenSshOptions {
   sinks?: () => OutputSink[];
   /** Cancels a passphrase prompt shown to the human (the tool call's signal). */
   signal?: AbortSignal;
-  /** Hook a bash/zsh login shell for exact completion and exit codes (default true; never with `command`). */
+  /** Hook a bash/zsh/fish login shell for exact completion and exit codes (default true; never with `command`). */
   shellIntegration?: boolean;
 }
 
@@ -66,7 +66,7 @@ export async function openSshSession(registry: SessionRegistry, options: OpenSsh
       ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
       ...size,
     });
-  /** The login shell only (a `command` may be anything): bash or zsh gets the hook typed once, invisibly. */
+  /** The login shell only (a `command` may be anything): bash, zsh or fish gets the hook typed once, invisibly. */
   const hook = async (session: Session, transport: SshTransport, signal: AbortSignal | undefined) => {
     const loginShell = await transport.loginShell(LOGIN_SHELL_TIMEOUT_MS);
     const shell = hookableShell(loginShell);

@@ -24,7 +24,7 @@ export const createLocalSession = defineTool({
     cwd: z.string().optional().describe("Working directory (default: the server's)."),
     env: z.record(z.string(), z.string()).optional().describe("Extra environment variables."),
     persistent: bool.optional().describe("Run in the local daemon so the session survives this server's exit (started on demand)."),
-    shell_integration: bool.optional().describe("Hook bash/zsh so send_input knows exactly when a command ended and its exit_code (default true; false = prompt heuristics only)."),
+    shell_integration: bool.optional().describe("Hook bash/zsh/fish so send_input knows exactly when a command ended and its exit_code (default true; false = prompt heuristics only)."),
     session_id: z.string().min(1).optional().describe("Reattach to a persistent session by id (list_remote_sessions lists them); the other parameters are ignored then."),
     ...createCommon,
   }),

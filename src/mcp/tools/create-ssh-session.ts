@@ -71,7 +71,7 @@ export const createSshSession = defineTool({
       .describe("Reattach to a persistent session on this host by id (list_remote_sessions {host} lists them); output continues from where it was. Other session parameters are ignored."),
     shell_integration: bool
       .optional()
-      .describe("Hook a bash/zsh login shell so send_input knows exactly when a command ended and its exit_code (default true; typed once after login, invisibly; false = prompt heuristics only; never with command)."),
+      .describe("Hook a bash/zsh/fish login shell so send_input knows exactly when a command ended and its exit_code (default true; typed once after login, invisibly; false = prompt heuristics only; never with command)."),
     ...createCommon,
   }),
   output,
