@@ -253,7 +253,8 @@ export class TelnetTransport implements Transport {
 /** TCP connect with a deadline; every failure is CONN_FAILED (retryable) with what to check. */
 function openSocket(host: string, port: number, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port, noDelay: true });
+    // Keepalive: a console server that vanishes (power, a cut link) ends the session instead of leaving it hanging.
+    const socket = connect({ host, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 });
     const fail = (err: PtyError) => {
       clearTimeout(timer);
       socket.destroy();
