@@ -180,3 +180,21 @@ function childrenOf(pid: number): number[] {
   const direct = out.split("\n").map((l) => Number(l.trim())).filter((n) => n > 0);
   return direct.flatMap((p) => [p, ...childrenOf(p)]);
 }
+
+describe.skipIf(!sshdAvailable)("the pool and create_ssh_session", () => {
+  test("create_ssh_session reuses the connection run_on_hosts pooled (no new login), and closing the session keeps it for the next run", async () => {
+    const m = fleet.byName("h03");
+    await h.call<Run>("run_on_hosts", { hosts: ["h03"], command: "true" });
+    const logins = acceptedLogins(m.sshd);
+    const session = await h.call<{ session_id: string; target: string }>("create_ssh_session", { host: m.address, port: m.sshd.port, user: "root", shell_integration: false });
+    const out = await h.call<{ matched?: boolean; match_line?: string }>("send_input", { session_id: session.session_id, input: "echo pooled-$FLEET_HOST", wait_for: "^pooled-h03" });
+    expect({ matched: out.matched, line: out.match_line }).toEqual({ matched: true, line: "pooled-h03" });
+    await h.call("close_session", { session_id: session.session_id });
+    const again = await h.call<Run>("run_on_hosts", { hosts: ["h03"], command: "echo $FLEET_HOST" });
+    expect({ target: session.target, logins: acceptedLogins(m.sshd), groups: again.groups }).toEqual({
+      target: `root@${m.address}:${m.sshd.port}`,
+      logins,
+      groups: [{ hosts: ["h03"], exit_code: 0, output: "h03\n", output_bytes: 4 }],
+    });
+  });
+});

@@ -8,7 +8,7 @@
 import { errorMessage, PtyError } from "../errors.ts";
 import { ChannelOpenError, openExec } from "../ssh/exec.ts";
 import { BoundedCapture } from "./capture.ts";
-import type { ConnectionPool, Lease } from "./pool.ts";
+import type { ConnectionPool, Lease } from "../ssh/pool.ts";
 import type { FleetHost } from "./targets.ts";
 
 export interface RunRequest {

@@ -5,7 +5,7 @@
  */
 import { errorMessage, PtyError } from "../errors.ts";
 import { downloadFile, localFileSize, uploadFile } from "../ssh/sftp.ts";
-import type { ConnectionPool } from "./pool.ts";
+import type { ConnectionPool } from "../ssh/pool.ts";
 import type { FleetHost } from "./targets.ts";
 
 export interface TransferRequest {

@@ -8,7 +8,8 @@ import type { SessionRegistry } from "../session/registry.ts";
 import type { Session } from "../session/session.ts";
 import type { OutputSink } from "../session/sink.ts";
 import { hookableShell } from "../session/shell-hooks.ts";
-import { openSshTransport, type SshSessionOptions, type SshTransport } from "./ssh-transport.ts";
+import { sharedPool } from "./pool.ts";
+import { openSshTransport, openSshTransportOn, type SshSessionOptions, type SshTransport } from "./ssh-transport.ts";
 
 /**
  * Where and how to connect: everything of SshSessionOptions but the terminal size.
@@ -29,6 +30,23 @@ export interface OpenSshOptions {
   signal?: AbortSignal;
   /** Hook a bash/zsh/fish login shell for exact completion and exit codes (default true; never with `command`). */
   shellIntegration?: boolean;
+}
+
+/**
+ * The shell on the host's pooled connection when run_on_hosts or transfer_file has one open
+ * (SPEC §10: the pool is reused by create_ssh_session), else `connect()` (a connection of its
+ * own, as before). A pooled connection whose channel is refused (it died unnoticed) is dropped.
+ */
+async function pooledOrNew(options: Pick<OpenSshOptions, "connect" | "cols" | "rows">, connect: () => Promise<SshTransport>): Promise<SshTransport> {
+  const lease = options.connect.acceptHostKey === undefined ? sharedPool.lookup(options.connect) : undefined;
+  if (lease !== undefined) {
+    try {
+      return await openSshTransportOn(lease.connection, { ...options.connect, cols: options.cols, rows: options.rows }, lease.release);
+    } catch {
+      lease.discard();
+    }
+  }
+  return connect();
 }
 
 /** Longest wait for the exec channel that reads the login shell ($SHELL). */
@@ -80,7 +98,7 @@ export async function openSshSession(registry: SessionRegistry, options: OpenSsh
   const integrate = options.shellIntegration !== false && options.connect.command === undefined;
   return openSession(registry, {
     open: async () => {
-      const transport = await connect({ cols: options.cols, rows: options.rows }, options.signal);
+      const transport = await pooledOrNew(options, () => connect({ cols: options.cols, rows: options.rows }, options.signal));
       description = { type: "ssh", target: transport.target, auth_method: transport.authMethod, host_key: { ...transport.hostKey } };
       return { transport, description };
     },

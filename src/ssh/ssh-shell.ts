@@ -39,6 +39,9 @@ export class SshShell implements SshTransport {
   readonly capabilities: TransportCapabilities;
   readonly #channel: ClientChannel;
   readonly #clients: Client[];
+  /** Set for a channel on a pooled connection: closing gives the connection back instead of ending it. */
+  readonly #release: (() => void) | undefined;
+  readonly #detach: (() => void)[] = [];
   readonly #data = new Emitter<Uint8Array>();
   readonly #exit = new Emitter<TransportExit>();
   #pending: Uint8Array[] = [];
@@ -48,9 +51,10 @@ export class SshShell implements SshTransport {
   #closing: Promise<void> | undefined;
   #exitWaiters: (() => void)[] = [];
 
-  constructor(channel: ClientChannel, clients: Client[], target: SshTarget, final: { hostKey: HostKeyInfo; authMethod: string }) {
+  constructor(channel: ClientChannel, clients: Client[], target: SshTarget, final: { hostKey: HostKeyInfo; authMethod: string }, release?: () => void) {
     this.#channel = channel;
     this.#clients = clients;
+    this.#release = release;
     this.target = `${target.user}@${target.hostname}:${target.port}`;
     this.hostKey = final.hostKey;
     this.authMethod = final.authMethod;
@@ -76,8 +80,14 @@ export class SshShell implements SshTransport {
     channel.on("close", () => this.#finish(undefined));
     const label = labelOf(target);
     for (const client of clients) {
-      client.on("close", () => this.#finish(`connection to ${label} lost`));
-      client.on("error", (err: Error) => this.#finish(`connection to ${label} lost: ${err.message}`));
+      const onClose = (): void => this.#finish(`connection to ${label} lost`);
+      const onError = (err: Error): void => this.#finish(`connection to ${label} lost: ${err.message}`);
+      client.on("close", onClose);
+      client.on("error", onError);
+      this.#detach.push(() => {
+        client.removeListener("close", onClose);
+        client.removeListener("error", onError);
+      });
     }
   }
 
@@ -175,6 +185,15 @@ export class SshShell implements SshTransport {
   }
 
   #endClients(): void {
+    if (this.#release !== undefined) {
+      // A shared connection: close our channel, stop listening, give the connection back (once).
+      for (const detach of this.#detach.splice(0)) detach();
+      this.#channel.close();
+      this.#release();
+      // No client "close" will end a wait for a server that never confirms the channel close.
+      if (this.#exited === undefined) setTimeout(() => this.#finish(undefined), 3000).unref?.();
+      return;
+    }
     for (const client of [...this.#clients].reverse()) client.end();
   }
 }

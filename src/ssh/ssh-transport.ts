@@ -69,6 +69,15 @@ export async function openSshTransport(options: SshSessionOptions): Promise<SshT
   }
 }
 
+/**
+ * The shell on a connection that is already open (a pooled one): closing the session closes its
+ * channel and calls `release`, the connection stays. Throws PtyError when the channel is refused.
+ */
+export async function openSshTransportOn(connection: SshConnection, options: SshSessionOptions, release: () => void): Promise<SshTransport> {
+  const channel = await openChannel(connection.client, options, connection.resolved);
+  return new SshShell(channel, connection.clients, connection.resolved, connection, release);
+}
+
 /** An authenticated SSH connection (every hop) with no channel open yet: exec and SFTP for deploy and the remote daemon. */
 export interface SshConnection {
   /** The final hop's client. */

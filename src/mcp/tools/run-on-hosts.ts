@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { sharedPool } from "../../fleet/pool.ts";
+import { sharedPool } from "../../ssh/pool.ts";
 import { runOnHosts } from "../../fleet/run.ts";
 import { selectFleet } from "../../fleet/select.ts";
 import { bool, int, num } from "../params.ts";

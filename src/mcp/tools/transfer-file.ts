@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { PtyError } from "../../errors.ts";
-import { sharedPool } from "../../fleet/pool.ts";
+import { sharedPool } from "../../ssh/pool.ts";
 import { selectFleet } from "../../fleet/select.ts";
 import type { FleetHost } from "../../fleet/targets.ts";
 import { transferFile } from "../../fleet/transfer.ts";

@@ -10,8 +10,10 @@
  * host-key policy as create_ssh_session, on every hop.
  */
 import { createHash } from "node:crypto";
-import { connectSsh, type SshConnection } from "../ssh/ssh-transport.ts";
-import type { SshConnectOptions } from "../ssh/open-ssh.ts";
+import { resolveSshConfig } from "./config.ts";
+import { connectSsh, type SshConnection, type SshSessionOptions } from "./ssh-transport.ts";
+
+type SshConnectOptions = Omit<SshSessionOptions, "cols" | "rows">;
 
 export const POOL_IDLE_MS = 10 * 60 * 1000;
 
@@ -55,6 +57,16 @@ export class ConnectionPool {
     return { open: [...this.#entries.values()].filter((e) => e.connection !== undefined && !e.dead).length, connects: this.#connects };
   }
 
+  /** A lease on the host's connection if one is open now (never connects): create_ssh_session's reuse. */
+  lookup(options: SshConnectOptions): Lease | undefined {
+    const entry = this.#entries.get(poolKey(options));
+    if (entry === undefined || entry.dead || entry.connection === undefined) return undefined;
+    entry.leases++;
+    clearTimeout(entry.idleTimer);
+    entry.idleTimer = undefined;
+    return this.#lease(entry, entry.connection, true);
+  }
+
   /** A lease on the host's connection, connecting if there is none. Throws connectSsh's PtyError. */
   async acquire(options: SshConnectOptions): Promise<Lease> {
     const key = poolKey(options);
@@ -74,6 +86,10 @@ export class ConnectionPool {
       e.leases--;
       throw err;
     }
+    return this.#lease(e, connection, reused);
+  }
+
+  #lease(e: Entry, connection: SshConnection, reused: boolean): Lease {
     let released = false;
     const release = (): void => {
       if (released) return;
@@ -136,13 +152,30 @@ export class ConnectionPool {
 }
 
 /**
- * Leases are per destination and credentials: host, user, port, key, jump and the host-key
- * options. A password is part of the key only as a hash (two callers with different passwords
- * never share a connection; the password itself is not kept in the key).
+ * Leases are per destination and credentials, as ~/.ssh/config resolves them (so `web1` and its
+ * HostName share one connection): user@hostname:port of every hop, the key, the host-key option.
+ * A password is part of the key only as a hash (different passwords never share a connection;
+ * the password itself is not kept).
  */
 export function poolKey(options: SshConnectOptions): string {
   const password = options.password === undefined ? undefined : createHash("sha256").update(options.password).digest("base64");
-  return JSON.stringify([options.host, options.user, options.port, options.keyPath, options.jump, options.ignoreHostKey === true, password, options.userConfigFile, options.home]);
+  let route: string[];
+  try {
+    const t = resolveSshConfig(options.host, {
+      ...(options.user === undefined ? {} : { user: options.user }),
+      ...(options.port === undefined ? {} : { port: options.port }),
+      ...(options.keyPath === undefined ? {} : { keyPath: options.keyPath }),
+      ...(options.jump === undefined ? {} : { jump: options.jump }),
+      ...(options.userConfigFile === undefined ? {} : { userConfigFile: options.userConfigFile }),
+      ...(options.systemConfigFile === undefined ? {} : { systemConfigFile: options.systemConfigFile }),
+      ...(options.home === undefined ? {} : { home: options.home }),
+    });
+    route = [...t.proxyJump, t].map((hop) => `${hop.user}@${hop.hostname}:${hop.port}`);
+  } catch {
+    // connectSsh reports the problem; such options never share a connection with good ones.
+    route = [`unresolved:${options.host}:${options.user}:${options.port}:${options.jump}`];
+  }
+  return JSON.stringify([route, options.keyPath, options.ignoreHostKey === true, password]);
 }
 
 /** The server's pool (one per process). */
