@@ -3,8 +3,9 @@
 // killed, as a reboot does — and comes back; a port on loopback that never answers again.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
+import { startTelnetd } from "./harness/consoles.ts";
 import { McpHarness } from "./harness/mcp.ts";
 import { netnsAvailable, netnsHost } from "./harness/netns.ts";
 import { knownHostsLine, makeKey, startSshd, tempDir, type Sshd } from "./harness/sshd.ts";
@@ -21,7 +22,9 @@ beforeAll(async () => {
   pub = makeKey(join(sshDir, "id_ed25519")).pub;
   writeFileSync(join(sshDir, "known_hosts"), "");
   writeFileSync(join(sshDir, "config"), "");
-  h = await McpHarness.start({ env: { HOME: home.path, SSH_AUTH_SOCK: "" } });
+  // The "human" answers a password prompt from this file (the telnet login).
+  writeFileSync(join(home.path, "secret"), "", { mode: 0o600 });
+  h = await McpHarness.start({ env: { HOME: home.path, SSH_AUTH_SOCK: "", PTY_MCP_SECRET_COMMAND: `cat ${join(home.path, "secret")}` } });
 });
 
 afterAll(async () => {
@@ -189,6 +192,69 @@ describe("reconnect_session when the host does not come back", () => {
       await h.call("close_session", { session_id: local.session_id });
     } finally {
       await sshd[Symbol.asyncDispose]();
+    }
+  });
+});
+
+/** A TCP forwarder to `port`: the "host" a console session reaches; down() drops every connection and stops listening. */
+async function forwarder(port: number): Promise<{ port: number; down(): Promise<void>; up(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let listenPort = 0;
+  const up = () =>
+    new Promise<void>((resolve) => {
+      server = createServer((client) => {
+        const upstream = connect(port, "127.0.0.1");
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on("close", () => sockets.delete(s));
+          s.on("error", () => undefined);
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      server.listen(listenPort, "127.0.0.1", () => {
+        const address = server!.address();
+        listenPort = typeof address === "object" && address ? address.port : 0;
+        resolve();
+      });
+    });
+  await up();
+  return {
+    port: listenPort,
+    up,
+    down: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server?.close(resolve));
+    },
+  };
+}
+
+describe("reconnect_session over telnet", () => {
+  test("reconnect_session: a telnet console back after its host restarted logs in again (the password from the human) into a fresh shell", async () => {
+    const telnetd = await startTelnetd();
+    const host = await forwarder(telnetd.port);
+    try {
+      writeFileSync(join(home.path, "secret"), `${telnetd.password}\n`);
+      const created = await h.call<{ session_id: string; login: unknown }>("create_telnet_session", { host: "127.0.0.1", port: host.port, user: telnetd.user, login: true });
+      expect(created.login).toEqual({ completed: true });
+      const id = created.session_id;
+      expect((await h.call<{ output: string }>("send_input", { session_id: id, input: "X=before; echo \"[$X]\"" })).output).toBe("[before]\n$ ");
+      await host.down();
+      await linkEnded(id);
+      const pending = h.call("reconnect_session", { session_id: id, timeout: 60 });
+      await Bun.sleep(2500);
+      await host.up();
+      const r = await pending;
+      expect(r).toEqual({ reconnected: true, down_for_ms: expect.any(Number), attempts: expect.any(Number), login: { completed: true }, cursor: expect.any(Number) });
+      expect([(r.down_for_ms as number) >= 2500, (r.attempts as number) >= 2]).toEqual([true, true]);
+      expect((await h.call<{ output: string }>("send_input", { session_id: id, input: "echo \"[$X]\"" })).output).toBe("[]\n$ ");
+      const all = await h.call<{ output: string }>("read_output", { session_id: id, since_cursor: 0 });
+      expect(all.output).toMatch(/\n\[pty-mcp: link to 127\.0\.0\.1:\d+ ended \S+, reconnected \S+ \(down \d+\.\d s, \d+ attempts\); a new shell follows\]\n/);
+      expect(all.output).not.toContain(telnetd.password);
+      await h.call("close_session", { session_id: id });
+    } finally {
+      await host.down();
+      await telnetd.stop();
     }
   });
 });

@@ -16,8 +16,8 @@ export interface Reopener {
    * the reconnect with that error.
    */
   open(options: { connectTimeoutMs: number; size: { cols: number; rows: number }; signal: AbortSignal }): Promise<Transport>;
-  /** After the session took the new transport: hook the new shell (shell integration). */
-  ready?(session: Session, transport: Transport, signal: AbortSignal): Promise<void>;
+  /** After the session took the new transport: hook the new shell (shell integration), log in again (telnet). */
+  ready?(session: Session, transport: Transport, signal: AbortSignal): Promise<{ login?: { completed: boolean } } | void>;
 }
 
 export interface ReconnectResult {
@@ -30,6 +30,8 @@ export interface ReconnectResult {
   cancelled?: boolean;
   /** Why the last attempt failed, when the host did not come back. */
   last_error?: { code: string; message: string };
+  /** A console that logs in (create_telnet_session login: true): whether the login after reconnecting completed. */
+  login?: { completed: boolean };
 }
 
 export const BACKOFF_FIRST_MS = 1000;
@@ -126,9 +128,9 @@ async function attempt(session: Session, reopener: Reopener, options: { timeoutM
       }
       const back = new Date();
       session.resume(transport, gapLine(session.target, endedAt, back, attempts));
-      await reopener.ready?.(session, transport, signal);
+      const ready = await reopener.ready?.(session, transport, signal);
       report(`reconnected to ${session.target} after ${attempts} attempt(s)`);
-      return result({ reconnected: true, down_for_ms: back.getTime() - endedAt.getTime(), cursor: session.buffer.end });
+      return result({ reconnected: true, down_for_ms: back.getTime() - endedAt.getTime(), ...(ready ?? {}), cursor: session.buffer.end });
     }
     const left = deadline - performance.now();
     if (delay >= left) {

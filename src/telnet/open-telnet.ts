@@ -3,6 +3,7 @@
 import { PtyError } from "../errors.ts";
 import type { SessionDescription } from "../session/description.ts";
 import { openSession } from "../session/open-session.ts";
+import type { Reopener } from "../session/reconnect.ts";
 import type { SessionRegistry } from "../session/registry.ts";
 import type { Session } from "../session/session.ts";
 import type { OutputSink } from "../session/sink.ts";
@@ -25,6 +26,8 @@ export interface OpenTelnetOptions {
   autoPager?: boolean;
   /** Opened once the connection is (see openSession). */
   sinks?: () => OutputSink[];
+  /** After reconnect_session opened the connection again (a telnet console): the login, as at creation. */
+  relogin?: (session: Session, signal: AbortSignal) => Promise<{ completed: boolean }>;
 }
 
 /** A network serial port's URL as pyserial spells it: rfc2217://host:port or socket://host:port ([v6]:port too). */
@@ -45,16 +48,16 @@ export function parseSerialUrl(device: string): { mode: "rfc2217" | "raw"; host:
  * the RFC 2217 server's answers as they are now come from the transport (`lineSettings`).
  */
 export async function openTelnetSession(registry: SessionRegistry, options: OpenTelnetOptions): Promise<{ session: Session; transport: TelnetTransport; warning?: string }> {
+  const connect = (size: { cols: number; rows: number }, connectTimeoutMs: number) =>
+    TelnetTransport.connect({ host: options.host, port: options.port, mode: options.mode, connectTimeoutMs, size, comPort: options.comPort });
+  // reconnect_session (a rebooted host or console server): the same host, port and mode, then the login again.
+  const reopener: Reopener = {
+    open: ({ connectTimeoutMs, size }) => connect(size, Math.min(connectTimeoutMs, options.connectTimeoutMs)),
+    ready: async (session, _transport, signal) => (options.relogin ? { login: await options.relogin(session, signal) } : undefined),
+  };
   const { session, transport } = await openSession(registry, {
     open: async () => {
-      const transport = await TelnetTransport.connect({
-        host: options.host,
-        port: options.port,
-        mode: options.mode,
-        connectTimeoutMs: options.connectTimeoutMs,
-        size: { cols: options.cols, rows: options.rows },
-        comPort: options.comPort,
-      });
+      const transport = await connect({ cols: options.cols, rows: options.rows }, options.connectTimeoutMs);
       const warning = transport.warnings.length > 0 ? transport.warnings.join(" ") : undefined;
       let description: SessionDescription;
       if (options.type === "telnet") {
@@ -71,6 +74,7 @@ export async function openTelnetSession(registry: SessionRegistry, options: Open
     size: { cols: options.cols, rows: options.rows },
     lineEnding: options.lineEnding,
     autoPager: options.autoPager,
+    ...(options.type === "telnet" ? { reopener } : {}),
   });
   const warning = transport.warnings.length > 0 ? transport.warnings.join(" ") : undefined;
   return warning ? { session, transport, warning } : { session, transport };

@@ -2,7 +2,9 @@ import { z } from "zod";
 import { PtyError } from "../../errors.ts";
 import { buildSinks } from "../../record/sinks.ts";
 import { resolveLineEnding, sendSecret } from "../../secrets/secret-input.ts";
-import { runDialog } from "../../session/dialog.ts";
+import { runDialog, type DialogResult } from "../../session/dialog.ts";
+import type { Session } from "../../session/session.ts";
+import type { Progress } from "../../session/wait-for.ts";
 import { openTelnetSession } from "../../telnet/open-telnet.ts";
 import { bool, createCommon, DEFAULT_COLS, DEFAULT_ROWS, int, lineEnding, num } from "../params.ts";
 import { defineTool } from "../tool.ts";
@@ -12,6 +14,11 @@ const USER_PROMPT = "(?i)(login|username|user name|user)\\s*:\\s*$";
 const PASSWORD_PROMPT = "(?i)(password|passcode)\\s*:\\s*$";
 /** After the password: a failure message or the next prompt (a shell's or a device's). */
 const AFTER_LOGIN = ["(?i)(login incorrect|login invalid|access denied|authentication failed|bad password)", "[$#>%]\\s*$"];
+
+/** The login dialog reached a prompt, not a refusal. */
+function loggedIn(dialog: DialogResult): boolean {
+  return dialog.completed && dialog.steps[2]?.matched_index !== 0;
+}
 
 const output = z.looseObject({
   session_id: z.string(),
@@ -67,6 +74,18 @@ export const createTelnetSession = defineTool({
     const cols = input.cols ?? DEFAULT_COLS;
     const rows = input.rows ?? DEFAULT_ROWS;
     const target = `${input.host.includes(":") ? `[${input.host}]` : input.host}:${port}`;
+    const login = (session: Session, abort: AbortSignal, report?: Progress) =>
+      runDialog(session, {
+        steps: [
+          { expect: USER_PROMPT, send: input.user },
+          { expect: PASSWORD_PROMPT, secret: true },
+          { expect: AFTER_LOGIN, timeoutMs: 15_000 },
+        ],
+        timeoutMs: 120_000,
+        signal: abort,
+        progress: report,
+        typeSecret: (target, abort) => sendSecret(target, { lineEnding: resolveLineEnding(target, undefined), signal: abort }),
+      });
     const { session, warning } = await openTelnetSession(sessions, {
       host: input.host,
       port,
@@ -80,23 +99,15 @@ export const createTelnetSession = defineTool({
       rows,
       autoPager: input.auto_pager,
       sinks: () => buildSinks({ ...input, cols, rows }),
+      // After reconnect_session: the same login (the human is asked for the password again).
+      ...(input.login && input.user ? { relogin: async (s: Session, abort: AbortSignal) => ({ completed: loggedIn(await login(s, abort)) }) } : {}),
     });
     const result: z.input<typeof output> = { session_id: session.id, type: "telnet", target, mode: raw ? "raw" : "telnet", line_ending: ending, cols, rows };
     if (input.name) result.name = input.name;
     if (warning) result.warning = warning;
     if (input.login && input.user) {
-      const dialog = await runDialog(session, {
-        steps: [
-          { expect: USER_PROMPT, send: input.user },
-          { expect: PASSWORD_PROMPT, secret: true },
-          { expect: AFTER_LOGIN, timeoutMs: 15_000 },
-        ],
-        timeoutMs: 120_000,
-        signal,
-        progress,
-        typeSecret: (target, abort) => sendSecret(target, { lineEnding: resolveLineEnding(target, undefined), signal: abort }),
-      });
-      const refused = dialog.completed && dialog.steps[2]?.matched_index === 0;
+      const dialog = await login(session, signal, progress);
+      const refused = dialog.completed && !loggedIn(dialog);
       const failedStep = refused ? "refused" : dialog.completed ? undefined : (["user prompt", "password prompt", "after password"][dialog.failed_step ?? 0] ?? "user prompt");
       result.login = { completed: dialog.completed && !refused };
       if (failedStep) {

@@ -25,6 +25,7 @@ export const reconnectSession = defineTool({
     timed_out: z.boolean().optional(),
     cancelled: z.boolean().optional(),
     last_error: z.object({ code: z.string(), message: z.string() }).optional().describe("Why the last attempt failed, when the host did not come back."),
+    login: z.object({ completed: z.boolean() }).optional().describe("A telnet session created with login: true logs in again (the human is asked for the password); whether that completed."),
   }),
   async run(input, { sessions, signal, progress }) {
     const session = sessions.getOrThrow(input.session_id);
