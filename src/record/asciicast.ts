@@ -9,25 +9,16 @@
  * in latin1) become U+FFFD, as asciicast text must be Unicode. Input is never
  * recorded (it may be a secret). The file is created 0600, never through a symlink.
  */
-import { closeSync, constants, fchmodSync, openSync, write } from "node:fs";
+import { closeSync, constants, fchmodSync, openSync } from "node:fs";
 import { PtyError, errorMessage } from "../errors.ts";
 import type { OutputSink } from "../session/sink.ts";
+import { writeAll } from "./log-file.ts";
 
 export interface AsciicastOptions {
   cols: number;
   rows: number;
   /** Header `title`. */
   title?: string;
-}
-
-function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const next = (offset: number): void => {
-      if (offset >= bytes.length) return resolve();
-      write(fd, bytes, offset, bytes.length - offset, null, (err, written) => (err ? reject(err) : next(offset + written)));
-    };
-    next(0);
-  });
 }
 
 export class AsciicastWriter implements OutputSink {

@@ -36,7 +36,8 @@ const closeAsync = promisify(close);
 const renameAsync = promisify(rename);
 const rmAsync = promisify(rm);
 
-function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
+/** Writes all of `bytes` at the file position (asynchronous, never blocks the event loop); also used by asciicast.ts. */
+export function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {
     const next = (offset: number): void => {
       if (offset >= bytes.length) return resolve();

@@ -50,26 +50,8 @@ export const createLocalSession = defineTool({
       return { ...persistentResult(session), reattached };
     }
     const cols = input.cols ?? DEFAULT_COLS;
-    if (input.persistent) {
-      const session = await createPersistentLocal(sessions, {
-        command: input.command,
-        args: input.args,
-        cwd: input.cwd,
-        env: input.env,
-        name: input.name,
-        cols,
-        rows: input.rows ?? DEFAULT_ROWS,
-        autoPager: input.auto_pager,
-        shellIntegration: input.shell_integration,
-        logFile: input.log_file,
-        logMaxSize: input.log_max_size,
-        logMaxFiles: input.log_max_files,
-        record: input.record,
-      });
-      return persistentResult(session);
-    }
     const rows = input.rows ?? DEFAULT_ROWS;
-    const session = await openLocalSession(sessions, {
+    const local = {
       command: input.command,
       args: input.args,
       cwd: input.cwd,
@@ -79,8 +61,12 @@ export const createLocalSession = defineTool({
       rows,
       autoPager: input.auto_pager,
       shellIntegration: input.shell_integration,
-      sinks: () => buildSinks({ ...input, cols, rows }),
-    });
+    };
+    if (input.persistent) {
+      const session = await createPersistentLocal(sessions, { ...local, logFile: input.log_file, logMaxSize: input.log_max_size, logMaxFiles: input.log_max_files, record: input.record });
+      return persistentResult(session);
+    }
+    const session = await openLocalSession(sessions, { ...local, sinks: () => buildSinks({ ...input, cols, rows }) });
     const result = { session_id: session.id, type: "local" as const, target: session.target, cols, rows, pid: localPid(session) as number };
     return input.name ? { ...result, name: input.name } : result;
   },
