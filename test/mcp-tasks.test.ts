@@ -13,6 +13,8 @@ import {
   isToolCallTaskResultV2,
 } from "@modelcontextprotocol/ext-tasks/core/v2";
 import { resultFromTaskOutcome, withTasks } from "@modelcontextprotocol/ext-tasks/client";
+import { runsAsTask, type Tool } from "../src/mcp/tool.ts";
+import { tools } from "../src/mcp/tools/index.ts";
 import { plainBash } from "./harness/mcp.ts";
 import { RawMcp, TASKS, type RawMessage } from "./harness/raw-mcp.ts";
 
@@ -39,6 +41,18 @@ async function poll(c: RawMcp, taskId: string, until: (task: Record<string, unkn
     await Bun.sleep(200);
   }
 }
+
+test("the long calls of SPEC §12 are the ones that may become tasks", () => {
+  const eligible = (name: string, input: Record<string, unknown>) => runsAsTask((tools as readonly Tool[]).find((t) => t.name === name)!, input);
+  expect({
+    waitRead: eligible("read_output", { session_id: "s", wait_for: "x" }),
+    settleRead: eligible("read_output", { session_id: "s" }),
+    waitSend: eligible("send_input", { session_id: "s", input: "x", wait_for: "x" }),
+    plainSend: eligible("send_input", { session_id: "s", input: "x" }),
+    always: ["run_dialog", "reconnect_session", "run_on_hosts", "transfer_file"].filter((n) => eligible(n, {})),
+    never: (tools as readonly Tool[]).filter((t) => !["read_output", "send_input", "run_dialog", "reconnect_session", "run_on_hosts", "transfer_file"].includes(t.name) && t.task !== undefined).map((t) => t.name),
+  }).toEqual({ waitRead: true, settleRead: false, waitSend: true, plainSend: false, always: ["run_dialog", "reconnect_session", "run_on_hosts", "transfer_file"], never: [] });
+});
 
 describe("tasks (2026-07-28 with the tasks extension)", () => {
   test("server/discover names the extension", async () => {

@@ -13,6 +13,7 @@ export const reconnectSession = defineTool({
     "Returns {reconnected, down_for_ms, attempts, cursor}; reconnected: false with timed_out when the host did not come back within timeout. Refused while the session is still connected.",
   meta: { searchHint: "reboot restart wait until host back online reconnect ssh telnet link lost server down" },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  task: "optional",
   input: z.object({
     session_id: sessionId,
     timeout: num(0, 86_400).optional().describe("Seconds to wait for the host to come back (default 600)."),
