@@ -241,8 +241,11 @@ e2e(`Claude Code ${CLAUDE_CODE_VERSION} with the plugin from this repository's m
           };
         },
         () => ({ content: [use("search-ssh", "ToolSearch", { query: "ssh remote host" })] }),
-        () => ({ content: [use("search-state", "ToolSearch", { query: "select:mcp__plugin_pty-mcp_pty-mcp__get_session_state" })] }),
+        () => ({ content: [use("search-state", "ToolSearch", { query: `select:${SERVER}get_session_state,${SERVER}send_secret` })] }),
         () => ({ content: [use("state", "get_session_state", { session_id: a })] }),
+        // anthropic/requiresUserInteraction: Claude Code asks the human before every call, whatever
+        // --allowedTools says; with nobody to ask (-p) it refuses, and the secret flow never starts.
+        () => ({ content: [use("secret", "send_secret", { session_id: a })] }),
         () => ({ content: [{ type: "text", text: "done" }] }),
       ],
       (event) => {
@@ -279,6 +282,7 @@ e2e(`Claude Code ${CLAUDE_CODE_VERSION} with the plugin from this repository's m
       waitGo: json(r.get("wait-go")),
       searchSsh: found(r.get("search-ssh")).slice(0, 1),
       searchState: found(r.get("search-state")),
+      secret: r.get("secret"),
       state: { state: state.state, is_alive: state.is_alive, session_id: state.session_id },
     }).toEqual({
       code: 0,
@@ -302,7 +306,8 @@ e2e(`Claude Code ${CLAUDE_CODE_VERSION} with the plugin from this repository's m
       },
       waitGo: expect.objectContaining({ matched: true, timed_out: false, match_line: "GO" }),
       searchSsh: ["create_ssh_session"],
-      searchState: ["get_session_state"],
+      searchState: ["get_session_state", "send_secret"],
+      secret: { type: "tool_result", tool_use_id: "secret", is_error: true, content: "MCPTool requires permission." },
       state: { state: "at_prompt", is_alive: true, session_id: a },
     });
   });

@@ -47,7 +47,7 @@ function rank(all: readonly Tool[], query: string): string[] {
     .map((r) => r.name);
 }
 
-test("tool search: for each of 28 requests in an agent's words, the right tool is among the first three", () => {
+test(`tool search: for each of ${requests.length} requests in an agent's words, the right tool is among the first three`, () => {
   const ranked = requests.map(([query, want]) => {
     const order = rank(tools, query);
     return { query, want, rank: order.indexOf(want) + 1, first: order.slice(0, 3).join(", ") };

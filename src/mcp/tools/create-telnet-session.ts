@@ -48,6 +48,7 @@ export const createTelnetSession = defineTool({
     "and terminal type xterm-256color; raw: true is plain TCP (ser2net raw, netcat-style ports). Consoles are often silent until Enter: send_input with an empty input wakes them. " +
     "login: true with user answers the login/Username prompt with user and the password prompt with a secret the human types (never a password from you). " +
     "send_control break sends telnet BREAK (IAC BRK). For a serial port behind RFC 2217 use create_serial_session with device rfc2217://host:port.",
+  meta: { searchHint: "telnet console server network console ser2net gns3 eve-ng containerlab router switch tcp port" },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   input: z.object({
     host: z.string().min(1).max(255).describe("Host name or address of the console server, lab host or telnet server."),
