@@ -102,6 +102,7 @@ interface Session {
 }
 
 interface ToolResult {
+  type?: string;
   tool_use_id: string;
   is_error?: boolean;
   content: string | { type: string; text?: string; tool_name?: string }[];
