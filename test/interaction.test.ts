@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { daemonCase, localCase, serialCase, sshCase, telnetRawCase, type OpenedCase, type TransportCase } from "./harness/transport-cases.ts";
 import { sshdAvailable } from "./harness/sshd.ts";
+import { rfc2217Case, telnetdCase } from "./harness/consoles.ts";
 
 setDefaultTimeout(120_000);
 
@@ -13,6 +14,8 @@ const TRANSPORTS: TransportCase[] = [
   ...(sshdAvailable ? [sshCase] : []),
   ...(Bun.which("socat") ? [serialCase] : []),
   ...(Bun.which("socat") ? [telnetRawCase] : []),
+  ...(process.getuid?.() === 0 && Bun.which("telnetd", { PATH: "/usr/sbin:/usr/bin" }) ? [telnetdCase] : []),
+  ...(Bun.which("socat") && Bun.which("ser2net", { PATH: "/usr/sbin:/usr/bin" }) ? [rfc2217Case] : []),
 ];
 
 const FLOOD_LINES = 20_000;

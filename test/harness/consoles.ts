@@ -6,6 +6,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { McpHarness } from "./mcp.ts";
+import { startSerialShell } from "./socat.ts";
+import { ready, type TransportCase } from "./transport-cases.ts";
 
 /** A port the OS just handed out (bound, then released) for a server that cannot listen on port 0 itself (ser2net). */
 export function freePort(): Promise<number> {
@@ -221,3 +224,55 @@ export async function startScriptedServer(script: (socket: Socket, index: number
   };
   return { port, received, close, [Symbol.asyncDispose]: close };
 }
+
+// ---- cases of the cross-transport interaction suite (test/interaction.test.ts) -------------------
+
+/** A shell on inetutils telnetd (telnet negotiation, NAWS): the throwaway user's /bin/sh ("$ "), logged in with login: true. Needs root. */
+export const telnetdCase: TransportCase = {
+  name: "telnet (telnetd)",
+  traits: { resizeReachesProgram: true },
+  async start() {
+    const telnetd = await startTelnetd();
+    const dir = mkdtempSync(join(tmpdir(), `pty-mcp-ix-telnet-${process.pid}-`));
+    writeFileSync(join(dir, "secret"), `${telnetd.password}\n`, { mode: 0o600 });
+    const h = await McpHarness.start({ env: { HOME: dir, PTY_MCP_SECRET_COMMAND: `cat ${join(dir, "secret")}` } });
+    return {
+      server: h,
+      open: async () => {
+        const created = await h.call<{ session_id: string; login: { completed: boolean } }>("create_telnet_session", { host: "127.0.0.1", port: telnetd.port, user: telnetd.user, login: true });
+        if (!created.login.completed) throw new Error(`telnet login failed: ${JSON.stringify(created)}`);
+        return ready(h, created.session_id);
+      },
+      close: async () => {
+        await h.close();
+        await telnetd.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+/** A bash behind a serial line behind ser2net's RFC 2217 port (create_serial_session rfc2217://). */
+export const rfc2217Case: TransportCase = {
+  name: "rfc2217 (ser2net)",
+  traits: { resizeReachesProgram: false },
+  async start() {
+    const h = await McpHarness.start();
+    const stops: Array<() => PromiseLike<void>> = [];
+    return {
+      server: h,
+      open: async () => {
+        const shell = await startSerialShell({ PS1: "$ ", PROMPT_COMMAND: "", TERM: "xterm-256color" });
+        stops.push(() => shell.kill());
+        const ser2net = await startSer2net([{ device: shell.device, mode: "rfc2217" }]);
+        stops.push(() => ser2net[Symbol.asyncDispose]());
+        const created = await h.call<{ session_id: string }>("create_serial_session", { device: `rfc2217://127.0.0.1:${ser2net.ports[0]}`, baud_rate: 115200 });
+        return ready(h, created.session_id);
+      },
+      close: async () => {
+        await h.close();
+        for (const stop of stops.splice(0).reverse()) await stop();
+      },
+    };
+  },
+};

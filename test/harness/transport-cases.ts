@@ -29,7 +29,7 @@ export interface TransportCase {
 }
 
 /** Waits until a new session's bash answers: its READY line, then the prompt after it. */
-async function ready(h: McpHarness, id: string): Promise<string> {
+export async function ready(h: McpHarness, id: string): Promise<string> {
   const r = await h.call<{ matched: boolean }>("send_input", { session_id: id, input: "echo READY-$((40+2))", wait_for: "^READY-42$", wait_for_timeout: 30 });
   if (!r.matched) throw new Error(`session ${id} never answered: ${JSON.stringify(r)}`);
   const prompt = await h.call<{ matched: boolean }>("read_output", { session_id: id, wait_for: "^\\$ $", timeout: 30 });
