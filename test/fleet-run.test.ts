@@ -2,17 +2,18 @@
 // unknown host key, a hanging host, the concurrency limit, cancellation, a jump host, the pool.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "bun";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { acceptedLogins, startFleet, type Fleet } from "./harness/fleet.ts";
 import { McpHarness } from "./harness/mcp.ts";
-import { ensurePasswordUser, freePort, sshdAvailable } from "./harness/sshd.ts";
+import { ensurePasswordUser, freePort, makeKey, sshdAvailable } from "./harness/sshd.ts";
 
 const names = Array.from({ length: 12 }, (_, i) => `h${String(i + 1).padStart(2, "0")}`);
 let fleet: Fleet;
 let h: McpHarness;
 let inventory: string;
 let closedPort: number;
+let changedLine: number;
 
 type Run = {
   summary: { hosts: number; ok: number; failed: number; unreachable: number; elapsed_ms: number; cancelled?: number };
@@ -27,7 +28,12 @@ beforeAll(async () => {
   // Its sshd cannot read authorized_keys as that user (a root-only temp dir): it logs in with ansible_password.
   const { user, password } = ensurePasswordUser();
   const withPassword = (lines: string) => lines.split("\n").map((l) => `${l} ansible_password=${password}`).join("\n");
-  fleet = await startFleet({ names: [...names, "stranger", "b1", "b2"], untrusted: ["stranger"] });
+  fleet = await startFleet({ names: [...names, "stranger", "b1", "b2", "changed"], untrusted: ["stranger", "changed"] });
+  // "changed" is in known_hosts with another key (a reinstalled host, or an attack).
+  const changed = fleet.byName("changed");
+  const other = makeKey(join(fleet.home, "other_host_key"));
+  appendFileSync(join(fleet.home, ".ssh", "known_hosts"), `[${changed.address}]:${changed.sshd.port} ${other.pub.split(" ").slice(0, 2).join(" ")}\n`);
+  changedLine = readFileSync(join(fleet.home, ".ssh", "known_hosts"), "utf8").trim().split("\n").length;
   closedPort = await freePort();
   // Files that differ: 7 × Debian 12, 3 × Debian 11, one without the file, one whose read hangs (a FIFO nobody writes).
   names.forEach((n, i) => {
@@ -49,7 +55,7 @@ beforeAll(async () => {
       withPassword(fleet.hostLines(names.slice(0, 11).map((n) => `u${n.slice(1)}=${n}`), user)),
       "[odd]",
       `closed ansible_host=127.0.0.30 ansible_port=${closedPort} ansible_user=root`,
-      fleet.hostLines(["stranger"]),
+      fleet.hostLines(["stranger", "changed"]),
       "[behind]",
       fleet.hostLines(["b1", "b2"]),
       "[behind:vars]",
@@ -68,14 +74,14 @@ afterAll(async () => {
 });
 
 describe.skipIf(!sshdAvailable)("run_on_hosts", () => {
-  test("run_on_hosts: identical outputs grouped (biggest first), a missing file, a hanging host timed out, a closed port and an unknown host key as failures", async () => {
+  test("run_on_hosts: identical outputs grouped (biggest first), a missing file, a hanging host timed out, a closed port, an unknown and a changed host key as failures", async () => {
     const started = Date.now();
     const result = await h.call<Run>("run_on_hosts", { pattern: "web:db:odd", command: 'cat "$FLEET_ROOT/etc/release"', timeout: 4 });
     const elapsed = Date.now() - started;
     const stranger = fleet.byName("stranger");
     const releaseOf = (n: string) => join(fleet.byName(n).root, "etc", "release");
     expect({ ...result, summary: { ...result.summary, elapsed_ms: 0 } }).toEqual({
-      summary: { hosts: 14, ok: 10, failed: 2, unreachable: 2, elapsed_ms: 0 },
+      summary: { hosts: 15, ok: 10, failed: 2, unreachable: 3, elapsed_ms: 0 },
       groups: [
         { hosts: names.slice(0, 7), exit_code: 0, output: "debian 12\n", output_bytes: 10 },
         { hosts: names.slice(7, 10), exit_code: 0, output: "debian 11\n", output_bytes: 10 },
@@ -89,6 +95,12 @@ describe.skipIf(!sshdAvailable)("run_on_hosts", () => {
           code: "SSH_HOST_KEY_UNKNOWN",
           fingerprint: stranger.sshd.hostKey.fingerprint,
           message: `The host key of root@${stranger.address}:${stranger.sshd.port} is not in known_hosts: ssh-ed25519 ${stranger.sshd.hostKey.fingerprint}. Verify this fingerprint with the host's administrator, then call again with accept_host_key: "${stranger.sshd.hostKey.fingerprint}" to trust exactly this key and record it.`,
+        },
+        {
+          host: "changed",
+          code: "SSH_HOST_KEY_MISMATCH",
+          fingerprint: fleet.byName("changed").sshd.hostKey.fingerprint,
+          message: `HOST KEY CHANGED for root@${fleet.byName("changed").address}:${fleet.byName("changed").sshd.port}: it now presents ssh-ed25519 ${fleet.byName("changed").sshd.hostKey.fingerprint}, which differs from ${join(fleet.home, ".ssh", "known_hosts")}:${changedLine}. This may be an attack (or the host was reinstalled). Verify out of band; if legitimate, remove the old entry (ssh-keygen -R) and connect again.`,
         },
       ],
     });
