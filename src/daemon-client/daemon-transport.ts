@@ -167,6 +167,18 @@ export class DaemonTransport implements Transport {
     }
   }
 
+  /**
+   * When the attach reply said the session had ended, ends the mirror with that exit now (call it
+   * once the output the reply announced is in); the exit event that follows is then ignored.
+   */
+  endAsAttached(): void {
+    const info = this.attach.session;
+    if (info.is_alive || this.#exited) return;
+    const exit: TransportExit = { code: info.exit?.code ?? null, signal: info.exit?.signal ?? null };
+    if (info.exit?.reason) exit.reason = info.exit.reason;
+    this.#end(exit);
+  }
+
   #end(exit: TransportExit): void {
     if (this.#exited) return;
     this.#exited = exit;

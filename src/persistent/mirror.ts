@@ -82,6 +82,10 @@ async function mirror(registry: SessionRegistry, link: DaemonLink, client: Daemo
   while (session.buffer.end < info.end && session.isAlive && performance.now() < deadline) {
     await session.changed(deadline - performance.now());
   }
+  // The reply said the session had ended: so it has, even if the exit event is still on its way
+  // (the daemon writes it after the output; a loaded daemon is preempted in between, and the
+  // mirror said is_alive: true with a pid).
+  transport.endAsAttached();
   return session;
 }
 
