@@ -186,6 +186,13 @@ describe("bash set-ups that broke the hook", () => {
     expect(readFileSync(join(run.home, "preexec.log"), "utf8")).toBe(COMMANDS.map((c) => `${c.input}\n`).join(""));
   });
 
+  test("a DEBUG trap of the user's sees every command of theirs and none of ours", async () => {
+    const run = await expectClean({ files: { ".bashrc": `${BASH_USER_HOOK}PS1='\\w\\$ '\nPROMPT_COMMAND=__user_hook\ntrap 'printf "%s\\n" "$BASH_COMMAND" >> "$HOME/debug.log"' DEBUG\n` } });
+    const seen = readFileSync(join(run.home, "debug.log"), "utf8").split("\n").filter((l) => l !== "" && l !== "__user_hook");
+    // One line at start-up, before the first prompt: the call that takes the trap over.
+    expect(seen).toEqual(['__ptymcp_install "$(trap -p DEBUG)"', ...COMMANDS.flatMap((c) => (c.input.includes(";") ? c.input.split("; ") : [c.input]))]);
+  });
+
   test("set -u in .bashrc", async () => {
     await expectClean({ files: { ".bashrc": `set -u\n${BASH_USER_HOOK}PS1='\\w\\$ '\nPROMPT_COMMAND=__user_hook\n` } });
   });
