@@ -5,10 +5,11 @@
  * collapsed, invalid UTF-8 replaced, never cut inside a character.
  */
 import { createHash, type Hash } from "node:crypto";
+import { HEAD_BYTES, RESULT_BUDGET_BYTES } from "../session/result-budget.ts";
 import { cleanText } from "../terminal/ansi.ts";
 
-export const HEAD_BYTES = 2 * 1024;
-export const TAIL_BYTES = 14 * 1024;
+/** The result budget of session output (session/result-budget.ts), kept while streaming: head, then the last bytes. */
+export const TAIL_BYTES = RESULT_BUDGET_BYTES - HEAD_BYTES;
 
 export class BoundedCapture {
   readonly #hash: Hash = createHash("sha256");
