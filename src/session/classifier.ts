@@ -149,3 +149,24 @@ function pagerPromptStart(line: string): number {
   return at;
 }
 
+
+/** What classifySession reads of a session (Session implements it). */
+export interface ClassifiedSession {
+  readonly isAlive: boolean;
+  readonly buffer: { readonly end: number };
+  readonly transport: { readonly capabilities?: { localFlags?(): number | undefined } };
+  readonly shell: { readonly atPrompt: boolean };
+  tailText(bytes?: number): string;
+}
+
+/** A session's state from its tail, its PTY's flags, and what shell integration said (a drawn prompt is a fact, whatever it looks like). */
+export function classifySession(session: ClassifiedSession): Classification {
+  const localFlags = session.isAlive ? session.transport.capabilities?.localFlags?.() : undefined;
+  let c = classify(session.tailText(), { localFlags, hasOutput: session.buffer.end > 0 });
+  if (session.shell.atPrompt && c.state !== "password_prompt") {
+    const tail = session.tailText(512);
+    c = { ...c, state: "at_prompt", prompt: c.prompt ?? (tail.slice(tail.lastIndexOf("\n") + 1).trimEnd() || undefined) };
+    if (c.prompt === undefined) delete c.prompt;
+  }
+  return c;
+}

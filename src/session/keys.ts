@@ -111,3 +111,10 @@ export function lineAction(action: Exclude<KeyAction, { kind: "bytes" }>, key: s
   const setModemLines = caps.setModemLines.bind(caps);
   return () => setModemLines(action.lines);
 }
+
+/** Full-screen programs switch cursor keys to application mode (DECCKM): ESC O A instead of ESC [ A. */
+export async function cursorKeyMode(bytes: string, screen: { sync(): Promise<void>; readonly applicationCursorKeys: boolean }): Promise<string> {
+  if (!/^\x1b\[[ABCDHF]$/.test(bytes)) return bytes;
+  await screen.sync();
+  return screen.applicationCursorKeys ? `\x1bO${bytes[2]}` : bytes;
+}

@@ -5,7 +5,8 @@ import { errorMessage } from "../errors.ts";
 import type { SessionDescription } from "./description.ts";
 import { setReopener, type Reopener } from "./reconnect.ts";
 import type { SessionRegistry } from "./registry.ts";
-import { Session, type SessionInit } from "./session.ts";
+import type { SessionInit } from "./session-init.ts";
+import { Session } from "./session.ts";
 import type { OutputSink } from "./sink.ts";
 import type { Transport } from "./transport.ts";
 

@@ -6,6 +6,7 @@
 // call that returns what was left out. Incremental reads return exact bytes, 64 KiB by default.
 // The text itself (escapes stripped, progress lines collapsed, UTF-8 never split) comes from
 // resultText (result-text.ts); this module only chooses the byte ranges.
+import type { SessionState } from "./classifier.ts";
 import type { OutputBuffer } from "./output-buffer.ts";
 
 /** Default output budget of send_input, settle-mode read_output and run_dialog. */
@@ -87,4 +88,37 @@ function afterFirstNewline(buffer: OutputBuffer, from: number, to: number): numb
   const bytes = buffer.slice(from, to);
   const i = bytes.indexOf(0x0a);
   return i >= 0 ? from + i + 1 : undefined;
+}
+
+
+/** read_output's incremental and settle results. */
+export type ReadResult = {
+  output: string;
+  cursor: number;
+  cursor_start: number;
+  has_more: boolean;
+  is_truncated: boolean;
+  is_alive: boolean;
+  state: SessionState;
+  /** Settle mode: the middle left out of a result over its budget. */
+  elided?: Elided;
+};
+
+/** What a settle-mode read needs of its session (Session implements it). */
+export interface SettledSource extends BudgetSource {
+  readMark: number;
+  lastUsed: Date;
+  readonly isAlive: boolean;
+  classify(): { state: SessionState };
+}
+
+/** read_output's settle-mode result: what is new since the read mark, within the budget; advances the read mark. */
+export function settledRead(source: SettledSource, maxBytes: number): ReadResult {
+  const r = budgetedText(source, source.readMark, source.buffer.end, maxBytes);
+  source.readMark = Math.max(source.readMark, r.to);
+  source.lastUsed = new Date();
+  return {
+    output: r.text, cursor: r.to, cursor_start: r.from, has_more: r.to < source.buffer.end, is_truncated: r.truncated,
+    is_alive: source.isAlive, state: source.classify().state, ...(r.elided ? { elided: r.elided } : {}),
+  };
 }

@@ -1,23 +1,8 @@
 // Output as results show it: escapes stripped, and pager prompts that auto_pager answered left out.
 import { cleanText } from "../terminal/ansi.ts";
 import { joinPages } from "./classifier.ts";
-import type { SessionState } from "./classifier.ts";
 import type { OutputBuffer } from "./output-buffer.ts";
-import type { Elided } from "./result-budget.ts";
 import { decode } from "./wait-for.ts";
-
-/** read_output's incremental and settle results. */
-export type ReadResult = {
-  output: string;
-  cursor: number;
-  cursor_start: number;
-  has_more: boolean;
-  is_truncated: boolean;
-  is_alive: boolean;
-  state: SessionState;
-  /** Settle mode: the middle left out of a result over its budget. */
-  elided?: Elided;
-};
 
 export interface ResultText {
   text: string;

@@ -6,47 +6,21 @@ import { PtyError } from "../errors.ts";
 import { cleanText } from "../terminal/ansi.ts";
 import { Screen, type ScreenSnapshot } from "../terminal/screen.ts";
 import { AutoPager } from "./auto-pager.ts";
-import { classify, type Classification, type SessionState } from "./classifier.ts";
+import { classifySession, type Classification } from "./classifier.ts";
 import { sendInput, type SendInputOptions, type SendInputResult } from "./completion.ts";
-import { budgetedText, INCREMENTAL_READ_BYTES, RESULT_BUDGET_BYTES } from "./result-budget.ts";
+import { INCREMENTAL_READ_BYTES, RESULT_BUDGET_BYTES, settledRead, type ReadResult } from "./result-budget.ts";
 import type { SessionDescription, SessionType } from "./description.ts";
-import { lineAction, resolveKey } from "./keys.ts";
-import { resultText, type ReadResult, type ResultText } from "./result-text.ts";
+import { cursorKeyMode, lineAction, resolveKey } from "./keys.ts";
+import { resultText, type ResultText } from "./result-text.ts";
 import { bufferSizeFromEnv, OutputBuffer } from "./output-buffer.ts";
+import type { SessionInit } from "./session-init.ts";
 import { ShellHookGate, type HookOptions } from "./shell-hook-gate.ts";
 import type { HookedShell } from "./shell-hooks.ts";
 import { ShellMarkerParser, ShellState } from "./shell-markers.ts";
 import type { OutputSink } from "./sink.ts";
-import { describeExit, Emitter, type Transport, type TransportExit } from "./transport.ts";
+import { Emitter, endedError, type Transport, type TransportExit } from "./transport.ts";
 import { Wakers } from "./wakers.ts";
 import { decode, settle, TAIL_BYTES, waitFor, type WaitOptions, type WaitResult } from "./wait-for.ts";
-
-export interface SessionInit {
-  id: string;
-  /** What the session is connected to, from its transport (SessionDescription's `type`, `target` …). */
-  description: SessionDescription;
-  name?: string;
-  transport: Transport;
-  size: { cols: number; rows: number };
-  /** Appended to send_input's text unless raw. Default "\r" (Enter on a terminal). */
-  lineEnding?: string;
-  /** Answer pagers (--More-- and kin) by itself. */
-  autoPager?: boolean;
-  persistent?: boolean;
-  bufferSize?: number;
-  /**
-   * Absolute cursor of the first byte this session will receive (default 0). A mirror of a
-   * session held elsewhere (the daemon) starts where its attachment starts, so that its
-   * cursors are the original's.
-   */
-  outputOffset?: number;
-  /** When the session began (default now; a mirror's is the daemon's). */
-  createdAt?: Date;
-  /** Log file, recording: get every output byte. */
-  sinks?: OutputSink[];
-  /** The link may be reopened (reconnect_session, src/session/reconnect.ts): sinks stay open until close(). */
-  resumable?: boolean;
-}
 
 /** Something typed into a session, for the audit trail. Secrets carry no data. */
 export interface InputEvent {
@@ -255,12 +229,7 @@ export class Session {
 
   #assertWritable(): void {
     if (this.#closed) throw new PtyError("SESSION_CLOSED", `Session ${this.id} is closed. Create a new session.`);
-    if (this.#exit) {
-      throw new PtyError(
-        this.#exit.errorCode ?? "SESSION_CLOSED",
-        `Session ${this.id} has ended (${describeExit(this.#exit)}); its output stays readable with read_output. Create a new session to continue.`,
-      );
-    }
+    if (this.#exit) throw endedError(this.id, this.#exit);
   }
 
   /** Writes bytes after the input hooks agreed. The one path by which anything reaches a transport. */
@@ -282,10 +251,7 @@ export class Session {
     const action = resolveKey(key);
     this.#assertWritable();
     if (action.kind === "bytes") {
-      let bytes = action.bytes;
-      // Full-screen programs switch cursor keys to application mode (DECCKM): ESC O A instead of ESC [ A.
-      if (/^\x1b\[[ABCDHF]$/.test(bytes) && (await this.#applicationCursorKeys())) bytes = `\x1bO${bytes[2]}`;
-      await this.write(bytes, { kind: "control", data: key });
+      await this.write(await cursorKeyMode(action.bytes, this.screen), { kind: "control", data: key });
       return;
     }
     const run = lineAction(action, key, this.transport.capabilities, `session ${this.id} is ${this.type}`);
@@ -293,11 +259,6 @@ export class Session {
     await run();
     this.lastUsed = new Date();
     this.#input.emit({ session: this, kind: "control", data: key });
-  }
-
-  async #applicationCursorKeys(): Promise<boolean> {
-    await this.screen.sync();
-    return this.screen.applicationCursorKeys;
   }
 
   async resize(size: { cols: number; rows: number }): Promise<void> {
@@ -314,17 +275,9 @@ export class Session {
   }
 
   classify(): Classification {
-    const localFlags = this.isAlive ? this.transport.capabilities?.localFlags?.() : undefined;
-    let c = classify(this.tailText(), { localFlags, hasOutput: this.buffer.end > 0 });
-    // The shell said its prompt is drawn: that is a fact, whatever the prompt looks like.
-    if (this.shell.atPrompt && c.state !== "password_prompt") {
-      const tail = this.tailText(512);
-      c = { ...c, state: "at_prompt", prompt: c.prompt ?? (tail.slice(tail.lastIndexOf("\n") + 1).trimEnd() || undefined) };
-      if (c.prompt === undefined) delete c.prompt;
-    }
+    const c = classifySession(this);
     if (c.state === "at_prompt" && c.prompt) this.#lastPrompt = c.prompt;
-    if (!this.isAlive) return { ...c, state: "unknown" };
-    return c;
+    return this.isAlive ? c : { ...c, state: "unknown" };
   }
 
   get lastPrompt(): string | undefined {
@@ -348,13 +301,7 @@ export class Session {
   /** Settle mode: waits until output has been idle briefly (or `timeoutMs`), then returns what is new within the result budget (16 KiB; result-budget.ts). */
   async readSettled(options: { timeoutMs: number; maxBytes?: number; signal?: AbortSignal }): Promise<ReadResult> {
     await settle(this, options.timeoutMs, options.signal);
-    const r = budgetedText(this, this.readMark, this.buffer.end, options.maxBytes ?? RESULT_BUDGET_BYTES);
-    this.readMark = Math.max(this.readMark, r.to);
-    this.lastUsed = new Date();
-    return {
-      output: r.text, cursor: r.to, cursor_start: r.from, has_more: r.to < this.buffer.end, is_truncated: r.truncated,
-      is_alive: this.isAlive, state: this.classify().state, ...(r.elided ? { elided: r.elided } : {}),
-    };
+    return settledRead(this, options.maxBytes ?? RESULT_BUDGET_BYTES);
   }
 
   /** Wait mode (read_output wait_for): see wait-for.ts. */

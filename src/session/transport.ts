@@ -1,6 +1,6 @@
 // The transport contract (STYLE.md §3). Data flows one way: a transport emits events (data, gap,
 // resized, exit) and the session listens; nothing below writes into a session.
-import type { ErrorCode } from "../errors.ts";
+import { PtyError, type ErrorCode } from "../errors.ts";
 
 /**
  * The one contract every session type implements: bytes in, bytes out,
@@ -73,6 +73,14 @@ export function describeExit(exit: TransportExit): string {
   if (exit.reason) return exit.reason;
   if (exit.signal) return `killed by ${exit.signal}`;
   return `exit code ${exit.code}`;
+}
+
+/** The error input gets after `exit`: SESSION_CLOSED, or the transport's own code (DAEMON_UNAVAILABLE). */
+export function endedError(sessionId: string, exit: TransportExit): PtyError {
+  return new PtyError(
+    exit.errorCode ?? "SESSION_CLOSED",
+    `Session ${sessionId} has ended (${describeExit(exit)}); its output stays readable with read_output. Create a new session to continue.`,
+  );
 }
 
 /** A tiny listener set used by transports to implement onData/onExit. */

@@ -3,7 +3,8 @@
 // `answer` scripts what the "program" prints back when something is typed (each returned chunk
 // arrives on its own, as from a socket), `exit` ends it. close() ends it too, as the contract says
 // (`closeExit`), unless a test plays a transport that reports nothing on close.
-import { Session, type SessionInit } from "../../src/session/session.ts";
+import type { SessionInit } from "../../src/session/session-init.ts";
+import { Session } from "../../src/session/session.ts";
 import { Emitter, type Transport, type TransportCapabilities, type TransportExit } from "../../src/session/transport.ts";
 
 const enc = new TextEncoder();
