@@ -121,6 +121,31 @@ describe("create_telnet_session: inetutils telnetd with /bin/login", () => {
     }
   });
 
+  test("login: a console silent until Enter (a console-server port) gets one Enter after 5 s, then Username:, the secret at Password:, the prompt", async () => {
+    // A scripted console behind a telnet port that never negotiates: silent until a line arrives.
+    const lines: string[] = [];
+    const server = await startScriptedServer((s) => {
+      let buffer = "";
+      let step = 0;
+      s.on("data", (d) => {
+        buffer += d.toString("latin1").replace(/\xff[\xfb-\xfe]./gs, "");
+        for (let at = buffer.search(/[\r\n]/); at >= 0; at = buffer.search(/[\r\n]/)) {
+          const line = buffer.slice(0, at);
+          buffer = buffer.slice(at + 1).replace(/^[\n\0]/, "");
+          lines.push(line);
+          if (step === 0) s.write("\r\nUser Access Verification\r\n\r\nUsername: ");
+          else if (step === 1) s.write(`${line}\r\nPassword: `);
+          else if (step === 2) s.write(line === telnetd.password ? "\r\n\r\nRouter>" : "\r\n% Login invalid\r\n\r\nUsername: ");
+          step++;
+        }
+      });
+    });
+    cleanups.push(() => server.close());
+    const created = await create("create_telnet_session", { host: "127.0.0.1", port: server.port, user: "admin", login: true });
+    expect({ login: created.login, lines }).toEqual({ login: { completed: true }, lines: ["", "admin", telnetd.password] });
+    expect((await call("get_session_state", { session_id: created.session_id })).last_prompt).toBe("Router>");
+  });
+
   test("errors: login without user, a closed port (CONN_FAILED, retryable), a bad line_ending", async () => {
     expect(await h.callError("create_telnet_session", { host: "127.0.0.1", login: true })).toEqual({
       code: "INVALID_ARGUMENT",

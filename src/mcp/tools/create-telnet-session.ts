@@ -13,6 +13,8 @@ import { defineTool } from "../tool.ts";
 const USER_PROMPT = "(?i)(login|username|user name|user)\\s*:\\s*$";
 const PASSWORD_PROMPT = "(?i)(password|passcode)\\s*:\\s*$";
 /** After the password: a failure message or the next prompt (a shell's or a device's). */
+/** How long login waits for a user prompt before pressing Enter once. */
+const WAKE_AFTER_MS = 5000;
 const AFTER_LOGIN = ["(?i)(login incorrect|login invalid|access denied|authentication failed|bad password)", "[$#>%]\\s*$"];
 
 /** The login dialog reached a prompt, not a refusal. */
@@ -46,7 +48,7 @@ export const createTelnetSession = defineTool({
     "Connect to a console over the network: a console server's reverse-telnet port (Cisco, Opengear, Lantronix, Avocent), ser2net, " +
     "or the telnet console of a GNS3/EVE-NG/containerlab node, or a telnet server. Negotiates character mode, window size (sent again on resize_session) " +
     "and terminal type xterm-256color; raw: true is plain TCP (ser2net raw, netcat-style ports). Consoles are often silent until Enter: send_input with an empty input wakes them. " +
-    "login: true with user answers the login/Username prompt with user and the password prompt with a secret the human types (never a password from you). " +
+    "login: true with user answers the login/Username prompt with user (pressing Enter first when the console stays silent for 5 s) and the password prompt with a secret the human types (never a password from you). " +
     "send_control break sends telnet BREAK (IAC BRK). For a serial port behind RFC 2217 use create_serial_session with device rfc2217://host:port.",
   meta: { searchHint: "telnet console server network console ser2net gns3 eve-ng containerlab router switch tcp port" },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
@@ -75,18 +77,22 @@ export const createTelnetSession = defineTool({
     const cols = input.cols ?? DEFAULT_COLS;
     const rows = input.rows ?? DEFAULT_ROWS;
     const target = `${input.host.includes(":") ? `[${input.host}]` : input.host}:${port}`;
-    const login = (session: Session, abort: AbortSignal, report?: Progress) =>
-      runDialog(session, {
-        steps: [
-          { expect: USER_PROMPT, send: input.user },
-          { expect: PASSWORD_PROMPT, secret: true },
-          { expect: AFTER_LOGIN, timeoutMs: 15_000 },
-        ],
+    const userStep = { expect: USER_PROMPT, send: input.user };
+    const login = async (session: Session, abort: AbortSignal, report?: Progress): Promise<DialogResult> => {
+      // A console-server port is often silent until Enter: no user prompt within 5 s → press Enter once, look again.
+      const woken = await runDialog(session, { steps: [{ ...userStep, timeoutMs: WAKE_AFTER_MS }], timeoutMs: WAKE_AFTER_MS, signal: abort });
+      if (!woken.completed && session.isAlive && !abort.aborted) await session.write(session.lineEnding, { kind: "input", data: "" });
+      const rest = await runDialog(session, {
+        steps: [...(woken.completed ? [] : [userStep]), { expect: PASSWORD_PROMPT, secret: true }, { expect: AFTER_LOGIN, timeoutMs: 15_000 }],
         timeoutMs: 120_000,
         signal: abort,
         progress: report,
         typeSecret: (target, abort) => sendSecret(target, { lineEnding: resolveLineEnding(target, undefined), signal: abort }),
       });
+      if (!woken.completed) return rest;
+      // One result for the three steps (user, password, after), as if one dialog ran them.
+      return { ...rest, steps: [...woken.steps, ...rest.steps.map((step) => ({ ...step, index: step.index + 1 }))], ...(rest.failed_step === undefined ? {} : { failed_step: rest.failed_step + 1 }) };
+    };
     const { session, warning } = await openTelnetSession(sessions, {
       host: input.host,
       port,
