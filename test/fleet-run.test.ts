@@ -209,4 +209,17 @@ describe.skipIf(!sshdAvailable)("the pool and create_ssh_session", () => {
       groups: [{ hosts: ["h03"], exit_code: 0, output: "h03\n", output_bytes: 4 }],
     });
   });
+
+  test("an unknown host key recorded with create_ssh_session {accept_host_key} lets run_on_hosts reach the host (its own connection is not pooled: two logins)", async () => {
+    const m = fleet.byName("stranger");
+    const logins = acceptedLogins(m.sshd);
+    const session = await h.call<{ session_id: string }>("create_ssh_session", { host: m.address, port: m.sshd.port, user: "root", accept_host_key: m.sshd.hostKey.fingerprint, shell_integration: false });
+    await h.call("close_session", { session_id: session.session_id });
+    const result = await h.call<Run>("run_on_hosts", { hosts: ["stranger"], command: "echo $FLEET_HOST" });
+    expect({ groups: result.groups, failures: result.failures, newLogins: acceptedLogins(m.sshd) - logins }).toEqual({
+      groups: [{ hosts: ["stranger"], exit_code: 0, output: "stranger\n", output_bytes: 9 }],
+      failures: [],
+      newLogins: 2,
+    });
+  });
 });

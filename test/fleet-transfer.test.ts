@@ -88,6 +88,20 @@ describe.skipIf(!sshdAvailable)("transfer_file", () => {
     expect(err.code).toBe("INVALID_ARGUMENT");
   });
 
+  test("transfer_file: session_id uses the host of an SSH session", async () => {
+    const m = fleet.byName("t04");
+    const session = await h.call<{ session_id: string }>("create_ssh_session", { host: m.address, port: m.sshd.port, user: "root", shell_integration: false });
+    const local = join(work, "via-session");
+    writeFileSync(local, "through the session's host\n");
+    const target = join(m.root, "via-session");
+    const result = await h.call<Transfer>("transfer_file", { direction: "upload", local_path: local, remote_path: target, session_id: session.session_id });
+    await h.call("close_session", { session_id: session.session_id });
+    expect({ results: result.results, content: readFileSync(target, "utf8") }).toEqual({
+      results: [{ host: `root@${m.address}:${m.sshd.port}`, ok: true, bytes: 27, sha256: sha("through the session's host\n") }],
+      content: "through the session's host\n",
+    });
+  });
+
   test("transfer_file: a wrong path and a full disk are clear per-host errors, nothing left behind", async () => {
     const local = join(work, "two-mb");
     writeFileSync(local, new Uint8Array(2 * 1024 * 1024).fill(65));

@@ -10,8 +10,7 @@
  * host-key policy as create_ssh_session, on every hop.
  */
 import { createHash } from "node:crypto";
-import { resolveSshConfig } from "./config.ts";
-import { connectSsh, type SshConnection, type SshSessionOptions } from "./ssh-transport.ts";
+import { connectSsh, resolveTarget, type SshConnection, type SshSessionOptions } from "./ssh-transport.ts";
 
 type SshConnectOptions = Omit<SshSessionOptions, "cols" | "rows">;
 
@@ -161,15 +160,7 @@ export function poolKey(options: SshConnectOptions): string {
   const password = options.password === undefined ? undefined : createHash("sha256").update(options.password).digest("base64");
   let route: string[];
   try {
-    const t = resolveSshConfig(options.host, {
-      ...(options.user === undefined ? {} : { user: options.user }),
-      ...(options.port === undefined ? {} : { port: options.port }),
-      ...(options.keyPath === undefined ? {} : { keyPath: options.keyPath }),
-      ...(options.jump === undefined ? {} : { jump: options.jump }),
-      ...(options.userConfigFile === undefined ? {} : { userConfigFile: options.userConfigFile }),
-      ...(options.systemConfigFile === undefined ? {} : { systemConfigFile: options.systemConfigFile }),
-      ...(options.home === undefined ? {} : { home: options.home }),
-    });
+    const t = resolveTarget(options);
     route = [...t.proxyJump, t].map((hop) => `${hop.user}@${hop.hostname}:${hop.port}`);
   } catch {
     // connectSsh reports the problem; such options never share a connection with good ones.

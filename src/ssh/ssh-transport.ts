@@ -93,10 +93,9 @@ export interface SshConnection {
   end(): void;
 }
 
-/** Connect (through every hop) and authenticate, the way openSshTransport does, without opening a channel. Throws PtyError. */
-export async function connectSsh(options: Omit<SshSessionOptions, "cols" | "rows">): Promise<SshConnection> {
-  await loadSsh2();
-  const target = resolveSshConfig(options.host, {
+/** The options' host through ~/.ssh/config (hops included), explicit options winning. Throws PtyError. */
+export function resolveTarget(options: Omit<SshSessionOptions, "cols" | "rows">): SshTarget {
+  return resolveSshConfig(options.host, {
     ...(options.user === undefined ? {} : { user: options.user }),
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.keyPath === undefined ? {} : { keyPath: options.keyPath }),
@@ -105,6 +104,12 @@ export async function connectSsh(options: Omit<SshSessionOptions, "cols" | "rows
     ...(options.systemConfigFile === undefined ? {} : { systemConfigFile: options.systemConfigFile }),
     ...(options.home === undefined ? {} : { home: options.home }),
   });
+}
+
+/** Connect (through every hop) and authenticate, the way openSshTransport does, without opening a channel. Throws PtyError. */
+export async function connectSsh(options: Omit<SshSessionOptions, "cols" | "rows">): Promise<SshConnection> {
+  await loadSsh2();
+  const target = resolveTarget(options);
   if (options.keyPath !== undefined && !existsSync(target.identityFiles[0] ?? ""))
     throw new PtyError("INVALID_ARGUMENT", `key_path ${options.keyPath} does not exist. Give the path of a private key file.`);
 
