@@ -10,6 +10,7 @@
 //      file imported as text or JSON keeps its own (`./hooks/bash.sh`).
 //   4. Packages: the core imports no transport library; tools spawn nothing; no native PTY/serial modules.
 //   5. Server code writes nothing to stdout (it carries the MCP protocol).
+//   6. Size: no file of src/ over 450 lines, session/session.ts under 350 (issue 13): split by concern.
 //
 // Adding a folder: add one line to MAY_IMPORT (what it may import), then add it to the lists of
 // the parts that may import it. Keep arrows pointing down the floors of STYLE.md §9:
@@ -138,6 +139,9 @@ for (const file of files) {
     }
   }
   if (!isTest) graph.set(file, edges);
+  const limit = relative(src, file) === "session/session.ts" ? 349 : 450;
+  const count = lines.length - (lines.at(-1) === "" ? 1 : 0);
+  if (!isTest && count > limit) report(file, limit + 1, `over ${limit} lines: split it by concern (a new file beside it that this one composes)`, `${count} lines`);
   if (!isTest && part !== "cli" && part !== "main.ts") {
     lines.forEach((line, i) => {
       if (/console\.log\(|process\.stdout\.write\(/.test(line)) report(file, i + 1, "stdout carries the MCP protocol; log to stderr", line);
