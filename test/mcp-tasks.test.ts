@@ -11,6 +11,9 @@ import {
   hasTaskServerCapabilityV2,
   isCreateTaskResultV2,
   isToolCallTaskResultV2,
+  readAcceptedTaskIdsV2,
+  TaskStatusNotificationV2Schema,
+  TaskSubscriptionAcknowledgedNotificationsV2Schema,
 } from "@modelcontextprotocol/ext-tasks/core/v2";
 import { resultFromTaskOutcome, withTasks } from "@modelcontextprotocol/ext-tasks/client";
 import { runsAsTask, type Tool } from "../src/mcp/tool.ts";
@@ -137,6 +140,35 @@ describe("tasks (2026-07-28 with the tasks extension)", () => {
     expect((await never.settle()).outcome.status).toBe("cancelled");
     await session.close();
     await c.call("close_session", { session_id: session_id as string });
+  });
+
+  test("subscriptions/listen with taskIds: acknowledged, then notifications/tasks as the task changes and when it completes", async () => {
+    await using c = await RawMcp.start("2026-07-28", withTasksCaps);
+    const { session_id } = await c.call("create_local_session", { command: "sh -c 'echo started; sleep 2; echo halfway; sleep 5; echo FINISHED; sleep 60'" });
+    const created = await c.callTool("read_output", { session_id, wait_for: "^FINISHED$", timeout: 30 });
+    const { taskId } = valid<{ taskId: string }>(CreateTaskResultV2Schema, created.result);
+    const listen = c.send("subscriptions/listen", { notifications: { taskIds: [taskId, "not-a-task"] } });
+    const ack = await c.next((m) => m.method === "notifications/subscriptions/acknowledged");
+    valid(TaskSubscriptionAcknowledgedNotificationsV2Schema, ack.params!.notifications);
+    expect(readAcceptedTaskIdsV2(ack.params)).toEqual([taskId]);
+    const done = await c.next((m) => m.method === "notifications/tasks" && m.params?.status === "completed");
+    valid(TaskStatusNotificationV2Schema, done);
+    expect(done.params!._meta).toEqual({ "io.modelcontextprotocol/subscriptionId": listen });
+    expect(((done.params!.result as Record<string, unknown>).structuredContent as Record<string, unknown>).match_line).toBe("FINISHED");
+    // On the way: the state at subscription time and each new progress line, all for this task.
+    const pushed = c.received.filter((m) => m.method === "notifications/tasks");
+    for (const n of pushed) valid(TaskStatusNotificationV2Schema, n);
+    expect(pushed.map((n) => n.params!.taskId)).toEqual(pushed.map(() => taskId));
+    expect(pushed.map((n) => n.params!.statusMessage)).toContain('waiting for "^FINISHED$"; last line: halfway');
+    c.notify("notifications/cancelled", { requestId: listen });
+    await c.call("close_session", { session_id: session_id as string });
+  });
+
+  test("subscriptions/listen for tasks without the extension declared is -32021", async () => {
+    await using c = await RawMcp.start("2026-07-28", {});
+    const id = c.send("subscriptions/listen", { notifications: { taskIds: ["x"] } });
+    const answer = await c.next((m) => m.id === id);
+    expect(answer.error).toMatchObject({ code: -32021, data: { requiredCapabilities: { extensions: { [TASKS]: {} } } } });
   });
 
   test("an unknown task id is a JSON-RPC error", async () => {

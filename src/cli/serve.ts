@@ -1,6 +1,6 @@
 // `pty-mcp serve`: the MCP server on stdio. Exits when stdin ends (the client went away),
 // ending its in-process sessions; persistent sessions live in the daemon and are untouched.
-import { serveStdio, type StdioServerHandle } from "@modelcontextprotocol/server/stdio";
+import { serveStdio, StdioServerTransport, type StdioServerHandle } from "@modelcontextprotocol/server/stdio";
 import { z } from "zod";
 import { AuditLog } from "../audit/audit-log.ts";
 import { attachAudit } from "../audit/attach.ts";
@@ -8,6 +8,8 @@ import { resolveAuditSettings, takeAuditFlags } from "../audit/config.ts";
 import { detachMirrorsAndCloseRest } from "../persistent/local-link.ts";
 import { errorMessage } from "../errors.ts";
 import { createServer } from "../mcp/server.ts";
+import { TaskNotifyingTransport } from "../mcp/task-notifications.ts";
+import { TaskStore } from "../mcp/tasks.ts";
 import { heldSecrets } from "../secrets/held-secrets.ts";
 import { tools } from "../mcp/tools/index.ts";
 import { SessionRegistry } from "../session/registry.ts";
@@ -55,6 +57,9 @@ export async function main(args: string[]): Promise<number> {
   });
   // An agent's process group may get SIGPIPE when the client dies; never die of a write to a closed pipe.
   process.stdout.on("error", () => void stop(0));
-  handle = serveStdio(({ era }) => createServer({ tools, sessions, shutdown: shutdown.signal, era }), { onerror: () => undefined });
+  // One task store for the connection (2026-07-28 only), also behind the task notifications on the wire.
+  const tasks = new TaskStore();
+  const transport = new TaskNotifyingTransport(new StdioServerTransport(), tasks);
+  handle = serveStdio(({ era }) => createServer({ tools, sessions, shutdown: shutdown.signal, era, tasks }), { transport, onerror: () => undefined });
   return done;
 }

@@ -23,13 +23,13 @@ Passwords: send_secret asks the human; you never see the secret.`;
  * One server for one connection. `era` is the generation serveStdio picked: only a 2026-07-28
  * (modern) connection offers the tasks extension.
  */
-export function createServer(options: { tools: readonly Tool[]; sessions: SessionRegistry; shutdown: AbortSignal; era?: "modern" | "legacy" }): Server {
+export function createServer(options: { tools: readonly Tool[]; sessions: SessionRegistry; shutdown: AbortSignal; era?: "modern" | "legacy"; tasks?: TaskStore }): Server {
   const modern = options.era === "modern";
   const server = new Server(
     { name: "pty-mcp", title: "pty-mcp", version: VERSION },
     { capabilities: { tools: {}, ...(modern && { extensions: { [TASKS_EXTENSION]: {} } }) }, instructions: INSTRUCTIONS },
   );
-  const tasks = modern ? new TaskStore() : undefined;
+  const tasks = modern ? (options.tasks ?? new TaskStore()) : undefined;
   tasks?.install(server);
   const byName = new Map(options.tools.map((t) => [t.name, t]));
   // JSON Schemas are built on the first tools/list, not at start-up (tens of ms for every tool).

@@ -50,6 +50,25 @@ export interface TaskRun {
 /** The tasks of one connection. */
 export class TaskStore {
   readonly #tasks = new Map<string, TaskRecord>();
+  readonly #listeners = new Set<(task: Record<string, unknown>) => void>();
+
+  /** Called with the task as tasks/get shows it whenever its status or status message changes. */
+  onChange(listener: (task: Record<string, unknown>) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The task as tasks/get shows it, or undefined for an unknown id. */
+  view(taskId: string): Record<string, unknown> | undefined {
+    const task = this.#tasks.get(taskId);
+    return task && this.#view(task);
+  }
+
+  #changed(task: TaskRecord): void {
+    if (this.#listeners.size === 0) return;
+    const view = this.#view(task);
+    for (const listener of this.#listeners) listener(view);
+  }
 
   /** Handlers for tasks/get, tasks/update, tasks/cancel on this server. */
   install(server: Server): void {
@@ -84,10 +103,16 @@ export class TaskStore {
     const onRequestAbort = () => abort.abort(request.signal.reason);
     request.signal.addEventListener("abort", onRequestAbort, { once: true });
     if (request.signal.aborted) onRequestAbort();
+    let lastMessage: string | undefined;
     const progress: TaskRun["progress"] = (update) => {
-      if (!task) return request.progress(update);
-      if (update.message !== undefined) task.statusMessage = update.message;
+      if (!task) {
+        lastMessage = update.message ?? lastMessage;
+        return request.progress(update);
+      }
+      if (update.message === undefined || update.message === task.statusMessage) return;
+      task.statusMessage = update.message;
       task.lastUpdatedAt = new Date();
+      this.#changed(task);
     };
     const done = work({ signal: abort.signal, progress });
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -102,7 +127,8 @@ export class TaskStore {
     request.signal.removeEventListener("abort", onRequestAbort);
     this.#purge();
     const now = new Date();
-    task = { taskId: randomUUID(), status: "working", createdAt: now, lastUpdatedAt: now, abort, cancelRequested: false };
+    // A task starts with the last progress its call reported, if any.
+    task = { taskId: randomUUID(), status: "working", statusMessage: lastMessage, createdAt: now, lastUpdatedAt: now, abort, cancelRequested: false };
     this.#tasks.set(task.taskId, task);
     const t = task;
     void done.then((result) => {
@@ -110,6 +136,7 @@ export class TaskStore {
       t.status = t.cancelRequested ? "cancelled" : "completed";
       t.result = result;
       if (t.status === "cancelled") t.statusMessage = "cancelled by the client";
+      this.#changed(t);
     });
     return { resultType: "task", ...this.#base(t) };
   }

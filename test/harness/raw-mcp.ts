@@ -53,6 +53,24 @@ export class RawMcp {
     return response;
   }
 
+  /** Sends a request whose answer the test does not wait for (subscriptions/listen); returns its id. */
+  send(method: string, params: Record<string, unknown>): number {
+    const id = this.#nextId++;
+    this.#send({ jsonrpc: "2.0", id, method, params: this.#framed(params) });
+    return id;
+  }
+
+  /** The first received message (from now on or already there) that `match` accepts. */
+  async next(match: (m: RawMessage) => boolean, timeoutMs = 30_000): Promise<RawMessage> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.received.find(match);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no such message within ${timeoutMs} ms; received: ${JSON.stringify(this.received.slice(-5))}`);
+      await Bun.sleep(20);
+    }
+  }
+
   notify(method: string, params: Record<string, unknown>): void {
     this.#send({ jsonrpc: "2.0", method, params });
   }
