@@ -181,6 +181,20 @@ function tree(dir: string, identity = false): Record<string, string> {
 
 const short = (sum: string) => sum.slice(0, 16);
 
+/** A PATH directory with links to the usual tools, except `missing`. */
+function pathWithout(sb: Sandbox, missing: string): string {
+  const bin = join(sb.dir, `no-${missing}-bin`);
+  mkdirSync(bin);
+  for (const dir of ["/usr/local/bin", "/usr/bin", "/bin"]) {
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) {
+      if (name === missing || existsSync(join(bin, name))) continue;
+      Bun.spawnSync(["ln", "-s", join(dir, name), join(bin, name)]);
+    }
+  }
+  return bin;
+}
+
 /** A loopback port with nobody listening (connection refused). */
 function closedPort(): number {
   const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -529,15 +543,7 @@ describe("plugin launcher (.mcp.json) and CLAUDE_PLUGIN_DATA", () => {
 
   test("install.sh: without gzip, installs the plain binary of a release that has both", async () => {
     const sb = sandbox();
-    const bin = join(sb.dir, "no-gzip-bin");
-    mkdirSync(bin);
-    for (const dir of ["/usr/local/bin", "/usr/bin", "/bin"]) {
-      if (!existsSync(dir)) continue;
-      for (const name of readdirSync(dir)) {
-        if (name === "gzip" || existsSync(join(bin, name))) continue;
-        Bun.spawnSync(["ln", "-s", join(dir, name), join(bin, name)]);
-      }
-    }
+    const bin = pathWithout(sb, "gzip");
     const { url, requests } = server("gz");
     const seen = requests.length;
     const run = await sh(sb, `sh ${join(root, "install.sh")}`, { PATH: bin, PTY_MCP_RELEASE_BASE: url, INSTALL_DIR: sb.installDir });
@@ -663,15 +669,7 @@ describe("install.sh (curl | sh)", () => {
   test("install.sh: downloads with wget when curl is missing", async () => {
     const other = sandbox();
     // A PATH with the usual tools but no curl.
-    const bin = join(other.dir, "no-curl-bin");
-    mkdirSync(bin);
-    for (const dir of ["/usr/local/bin", "/usr/bin", "/bin"]) {
-      if (!existsSync(dir)) continue;
-      for (const name of readdirSync(dir)) {
-        if (name === "curl" || existsSync(join(bin, name))) continue;
-        Bun.spawnSync(["ln", "-s", join(dir, name), join(bin, name)]);
-      }
-    }
+    const bin = pathWithout(other, "curl");
     const { url, requests } = server("good");
     const seen = requests.length;
     const run = await sh(other, "sh", { PATH: bin, PTY_MCP_RELEASE_BASE: url, INSTALL_DIR: other.installDir }, { stdin: script });
