@@ -230,6 +230,9 @@ e2e(`Claude Code ${CLAUDE_CODE_VERSION} with the plugin from this repository's m
         () => ({ content: [use("missing", "send_input", { session_id: "local-nope", input: "true" })] }),
         // 688,896 bytes through the PTY (CRLF): Claude Code would put it in a file (over 25,000 tokens); the budget keeps it inline.
         () => ({ content: [use("big", "send_input", { session_id: a, input: "seq 1 100000" })] }),
+        // The elided middle, paged with the incremental default (64 KiB, about 77,000 characters as
+        // JSON): inline too, because read_output says anthropic/maxResultSizeChars 100,000.
+        (r) => ({ content: [use("page", "read_output", { session_id: a, since_cursor: (json(r.get("big")).elided as { from_cursor: number }).from_cursor })] }),
         // Session b waits for a file that only appears once the second of two parallel calls is done.
         () => ({ content: [use("create-b", "create_local_session", { command: `sh -c 'echo waiting; while [ ! -e ${go} ]; do sleep 0.05; done; echo GO'` })] }),
         (r) => {
@@ -264,6 +267,7 @@ e2e(`Claude Code ${CLAUDE_CODE_VERSION} with the plugin from this repository's m
     const big = json(r.get("big"));
     const elided = big.elided as { from_cursor: number; to_cursor: number; bytes: number; lines: number };
     const bigOutput = String(big.output);
+    const page = json(r.get("page"));
     expect({
       code: session.code,
       downloads,
@@ -280,10 +284,11 @@ e2e(`Claude Code ${CLAUDE_CODE_VERSION} with the plugin from this repository's m
         // Every line is either shown or counted as left out: 100,000 numbers plus the prompt line.
         lines: bigOutput.split("\n").length - 2 + elided.lines,
       },
+      page: { cursor_start: page.cursor_start, bytes: Number(page.cursor) - Number(page.cursor_start), has_more: page.has_more, lines: /^\d+\n\d+\n/.test(String(page.output)) },
       waitGo: json(r.get("wait-go")),
       searchSsh: found(r.get("search-ssh")).slice(0, 1),
       searchState: found(r.get("search-state")),
-      secret: r.get("secret"),
+      secret: { is_error: r.get("secret")?.is_error, content: r.get("secret")?.content },
       state: { state: state.state, is_alive: state.is_alive, session_id: state.session_id },
     }).toEqual({
       code: 0,
@@ -305,10 +310,11 @@ e2e(`Claude Code ${CLAUDE_CODE_VERSION} with the plugin from this repository's m
         call: true,
         lines: 100_000,
       },
+      page: { cursor_start: elided.from_cursor, bytes: 65536, has_more: true, lines: true },
       waitGo: expect.objectContaining({ matched: true, timed_out: false, match_line: "GO" }),
       searchSsh: ["create_ssh_session"],
       searchState: ["get_session_state", "send_secret"],
-      secret: { type: "tool_result", tool_use_id: "secret", is_error: true, content: "MCPTool requires permission." },
+      secret: { is_error: true, content: "MCPTool requires permission." },
       state: { state: "at_prompt", is_alive: true, session_id: a },
     });
   });

@@ -29,6 +29,8 @@ export interface ToolMeta {
   searchHint?: string;
   /** The tool asks the human (a password dialog): a client may refuse it where nobody can answer. */
   requiresUserInteraction?: true;
+  /** Results up to this many characters stay inline (Claude Code writes longer ones to a file). */
+  maxResultSizeChars?: number;
 }
 
 /** The `_meta` object of a tool in tools/list. */
@@ -37,6 +39,7 @@ export function toolMeta(meta: ToolMeta): Record<string, unknown> {
     ...(meta.alwaysLoad ? { "anthropic/alwaysLoad": true } : {}),
     ...(meta.searchHint ? { "anthropic/searchHint": meta.searchHint } : {}),
     ...(meta.requiresUserInteraction ? { "anthropic/requiresUserInteraction": true } : {}),
+    ...(meta.maxResultSizeChars ? { "anthropic/maxResultSizeChars": meta.maxResultSizeChars } : {}),
   };
 }
 

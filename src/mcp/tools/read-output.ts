@@ -11,7 +11,7 @@ export const readOutput = defineTool({
     "ANSI stripped. Three modes: settle (default) returns what is new once output pauses; " +
     "incremental (since_cursor, with max_bytes) reads from an absolute cursor; wait (wait_for) blocks until a line matches " +
     "— use it instead of sleeping: it watches for up to 24 h, sends progress, stops on cancel, and returns at once if the program exits.",
-  meta: { alwaysLoad: true, searchHint: "read output wait until line match pattern tail log watch expect prompt terminal console" },
+  meta: { alwaysLoad: true, maxResultSizeChars: 100_000, searchHint: "read output wait until line match pattern tail log watch expect prompt terminal console" },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   task: (input) => input.wait_for !== undefined,
   input: z.object({
