@@ -3,30 +3,15 @@
 import { describe, expect, test } from "bun:test";
 import { PtyError } from "../errors.ts";
 import { gapLine, reconnectSession as reconnectNow, setReopener, type Reopener } from "./reconnect.ts";
-import { Session } from "./session.ts";
-import { Emitter, type Transport, type TransportExit } from "./transport.ts";
+import { MemoryTransport, memorySession } from "../../test/harness/memory-transport.ts";
+import type { Session } from "./session.ts";
+import type { Transport, TransportExit } from "./transport.ts";
 
-class Link implements Transport {
-  readonly data = new Emitter<Uint8Array>();
-  readonly exit = new Emitter<TransportExit>();
-  written = "";
-  closed = false;
-  async write(bytes: Uint8Array): Promise<void> {
-    this.written += new TextDecoder().decode(bytes);
-  }
-  resize(): void {}
-  async close(): Promise<void> {
-    this.closed = true;
-    this.exit.emit({ code: null, signal: null, reason: "closed" });
-  }
-  onData(listener: (bytes: Uint8Array) => void): Disposable {
-    return this.data.on(listener);
-  }
-  onExit(listener: (exit: TransportExit) => void): Disposable {
-    return this.exit.on(listener);
-  }
-  emit(text: string): void {
-    this.data.emit(new TextEncoder().encode(text));
+/** A link: an in-memory transport whose close() reports a lost connection. */
+class Link extends MemoryTransport {
+  override closeExit: TransportExit | undefined = { code: null, signal: null, reason: "closed" };
+  get closed(): boolean {
+    return this.closes > 0;
   }
 }
 
@@ -45,7 +30,7 @@ function reopener(failures: number, next: Link, log: number[] = []): Reopener {
 }
 
 function session(link: Link): Session {
-  return new Session({ id: "ssh-1", description: { type: "ssh", target: "root@h:22", auth_method: "publickey", host_key: { fingerprint: "SHA256:x", key_type: "ssh-ed25519" } }, transport: link, size: { cols: 80, rows: 24 }, resumable: true });
+  return memorySession(link, { id: "ssh-1", description: { type: "ssh", target: "root@h:22", auth_method: "publickey", host_key: { fingerprint: "SHA256:x", key_type: "ssh-ed25519" } }, resumable: true });
 }
 
 /** reconnect_session with this reopener (the opener would have set it at creation). */
@@ -59,13 +44,13 @@ describe("reconnect core", () => {
     const old = new Link();
     const next = new Link();
     const s = session(old);
-    old.emit("$ uptime\r\n up 3 days\r\n$ ");
-    old.exit.emit({ code: null, signal: null, reason: "connection lost" });
+    old.print("$ uptime\r\n up 3 days\r\n$ ");
+    old.exit({ code: null, signal: null, reason: "connection lost" });
     const ended = s.buffer.end;
     const r = await reconnectSession(s, reopener(1, next), { timeoutMs: 10_000, signal: new AbortController().signal });
     expect(r).toEqual({ reconnected: true, down_for_ms: expect.any(Number), attempts: 2, cursor: s.buffer.end });
     expect(r.down_for_ms).toBeGreaterThanOrEqual(1000);
-    next.emit("$ ");
+    next.print("$ ");
     const text = s.textBetween(ended).text;
     expect(text).toMatch(/^\n\[pty-mcp: link to root@h:22 ended \S+Z, reconnected \S+Z \(down 1\.\d s, 2 attempts\); a new shell follows\]\n\$ $/);
     expect(s.isAlive).toBe(true);
@@ -77,7 +62,7 @@ describe("reconnect core", () => {
 
   test("backoff 1 s, then 2 s between attempts; the timeout ends it with the attempts and the last error", async () => {
     const s = session(new Link());
-    (s.transport as Link).exit.emit({ code: null, signal: null });
+    (s.transport as Link).exit({ code: null, signal: null });
     const times: number[] = [];
     const r = await reconnectSession(s, reopener(99, new Link(), times), { timeoutMs: 3500, signal: new AbortController().signal });
     expect(r).toEqual({ reconnected: false, down_for_ms: expect.any(Number), attempts: 3, cursor: 0, timed_out: true, last_error: { code: "SSH_CONN_FAILED", message: "Connection refused." } });
@@ -87,7 +72,7 @@ describe("reconnect core", () => {
 
   test("a non-retryable failure (a changed host key) ends it with that error", async () => {
     const s = session(new Link());
-    (s.transport as Link).exit.emit({ code: null, signal: null });
+    (s.transport as Link).exit({ code: null, signal: null });
     const mismatch = new PtyError("SSH_HOST_KEY_MISMATCH", "HOST KEY CHANGED", false);
     const err = await reconnectSession(s, { open: async () => Promise.reject(mismatch) }, { timeoutMs: 10_000, signal: new AbortController().signal }).catch((e: unknown) => e);
     expect(err).toBe(mismatch);
@@ -96,7 +81,7 @@ describe("reconnect core", () => {
 
   test("abort ends it at once; a transport that arrives later is closed", async () => {
     const s = session(new Link());
-    (s.transport as Link).exit.emit({ code: null, signal: null });
+    (s.transport as Link).exit({ code: null, signal: null });
     const late = new Link();
     let arrive: (t: Transport) => void = () => undefined;
     const abort = new AbortController();
@@ -110,8 +95,8 @@ describe("reconnect core", () => {
   });
 
   test("a session without a reopener (local, serial, persistent, an SSH command) is refused", async () => {
-    const s = new Session({ id: "local-1", description: { type: "local", target: "true" }, transport: new Link(), size: { cols: 80, rows: 24 } });
-    (s.transport as Link).exit.emit({ code: 0, signal: null });
+    const s = memorySession(new Link(), { id: "local-1", description: { type: "local", target: "true" } });
+    (s.transport as Link).exit({ code: 0, signal: null });
     await expect(reconnectNow(s, { timeoutMs: 1000, signal: new AbortController().signal })).rejects.toMatchObject({
       code: "INVALID_ARGUMENT",
       message: "Session local-1 cannot be reconnected: only SSH and telnet sessions can be reconnected, this one is local.",
@@ -123,7 +108,7 @@ describe("reconnect core", () => {
     const s = session(link);
     const signal = new AbortController().signal;
     await expect(reconnectSession(s, reopener(0, new Link()), { timeoutMs: 1000, signal })).rejects.toMatchObject({ code: "INVALID_ARGUMENT", retryable: true });
-    link.exit.emit({ code: null, signal: null });
+    link.exit({ code: null, signal: null });
     const first = reconnectSession(s, reopener(1, new Link()), { timeoutMs: 5000, signal });
     await expect(reconnectSession(s, reopener(0, new Link()), { timeoutMs: 1000, signal })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
     expect((await first).reconnected).toBe(true);
