@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Inventory } from "../src/fleet/inventory.ts";
-import { parseInventoryText } from "../src/fleet/load.ts";
+import { loadInventory, parseInventoryText } from "../src/fleet/load.ts";
 import { selectHosts } from "../src/fleet/patterns.ts";
 import { ansibleAvailable, ansibleGetHosts, ansibleInventoryList, ansibleListHosts } from "./harness/ansible.ts";
 
@@ -84,6 +84,14 @@ describe.skipIf(!ansibleAvailable)("inventory: same as ansible-inventory --list"
       expect(asAnsibleList(load(file))).toEqual(ansibleInventoryList(join(dir, file)) as object);
     });
   }
+});
+
+describe.skipIf(!ansibleAvailable)("group_vars/ and host_vars/ beside the inventory", () => {
+  test("with-vars/hosts: variables from files and directories, in Ansible's precedence", async () => {
+    const file = join(dir, "with-vars", "hosts");
+    const inventory = await loadInventory({ env: { PTY_MCP_INVENTORY: file }, sshConfigHosts: false });
+    expect(asAnsibleList(inventory)).toEqual(ansibleInventoryList(file) as object);
+  });
 });
 
 describe.skipIf(!ansibleAvailable)("patterns: same hosts as Ansible", () => {

@@ -36,6 +36,9 @@ export const MAX_INVENTORY_ENTRIES = 200_000;
 export class Inventory {
   readonly groups = new Map<string, InventoryGroup>();
   readonly hosts = new Map<string, InventoryHost>();
+  /** group_vars/NAME and host_vars/NAME beside the sources (vars-dirs.ts): above the inventory file's own. */
+  readonly groupDirVars = new Map<string, Vars>();
+  readonly hostDirVars = new Map<string, Vars>();
   /** Hosts that come from ~/.ssh/config alone: the inventory's variables (all:vars) do not apply to them. */
   readonly sshConfigOnly = new Set<string>();
   #hostsCache = new Map<string, string[]>();
@@ -217,7 +220,11 @@ export class Inventory {
     return d;
   }
 
-  /** A host's variables as Ansible merges them: groups by (depth, priority, name), then the host's own. */
+  /**
+   * A host's variables as Ansible merges them (VARIABLE_PRECEDENCE): the inventory file's group
+   * vars by (depth, priority, name), group_vars/all, the other group_vars/ by the same order, the
+   * file's host vars, host_vars/.
+   */
   hostVars(host: string): Vars {
     const h = this.hosts.get(host);
     if (h === undefined) return {};
@@ -227,7 +234,9 @@ export class Inventory {
       .sort((a, b) => a.depth - b.depth || a.priority - b.priority || pySort(a.name, b.name));
     const vars: Vars = {};
     for (const g of groups) Object.assign(vars, (this.groups.get(g.name) as InventoryGroup).vars);
-    Object.assign(vars, h.vars);
+    Object.assign(vars, this.groupDirVars.get("all") ?? {});
+    for (const g of groups) if (g.name !== "all") Object.assign(vars, this.groupDirVars.get(g.name) ?? {});
+    Object.assign(vars, h.vars, this.hostDirVars.get(host) ?? {});
     return vars;
   }
 

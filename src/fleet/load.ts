@@ -1,7 +1,8 @@
 /**
  * Where the fleet is written down (SPEC §10): `$PTY_MCP_INVENTORY`, else `$ANSIBLE_INVENTORY`,
  * else /etc/ansible/hosts — each a comma-separated list of files or directories as Ansible takes
- * them — plus the `Host` aliases of ~/.ssh/config as hosts of their own. Files are read
+ * them, with their group_vars/ and host_vars/ — plus the `Host` aliases of ~/.ssh/config as hosts
+ * of their own. Files are read
  * asynchronously and the parsed inventory is kept until a file's size or mtime changes.
  */
 import { readdir, readFile, stat } from "node:fs/promises";
@@ -11,6 +12,7 @@ import { configHostAliases } from "../ssh/config.ts";
 import { Inventory } from "./inventory.ts";
 import { parseIniInventory } from "./inventory-ini.ts";
 import { parseYamlInventory, readYamlMapping } from "./inventory-yaml.ts";
+import { loadVarsDirs, varsBase, varsStamps } from "./vars-dirs.ts";
 
 export const DEFAULT_INVENTORY = "/etc/ansible/hosts";
 /** Largest inventory file read (a fleet of 100k hosts fits in a few MB). */
@@ -52,13 +54,16 @@ export async function loadInventory(options: LoadOptions = {}): Promise<Inventor
   const files: { path: string; size: number; mtimeMs: number }[] = [];
   for (const path of sources.paths) await collectFiles(path, sources.explicit, files, 0);
   const aliases = options.sshConfigHosts === false ? [] : configHostAliases(options.home === undefined ? {} : { home: options.home });
-  const key = JSON.stringify([files, aliases]);
+  const bases = [...new Set(await Promise.all(sources.paths.map(varsBase)))];
+  const stamps = (await Promise.all(bases.map(varsStamps))).flat();
+  const key = JSON.stringify([files, aliases, stamps]);
   if (cache?.key === key) return cache.inventory;
   const inventory = new Inventory();
   for (const file of files) {
     const text = await readFile(file.path, "utf8");
     parseInventoryText(inventory, text, file.path);
   }
+  for (const base of bases) await loadVarsDirs(inventory, base);
   for (const alias of aliases) if (!inventory.hosts.has(alias) && !inventory.groups.has(alias)) {
     inventory.addHost(alias, "ungrouped");
     inventory.sshConfigOnly.add(alias);
