@@ -24,7 +24,10 @@ beforeAll(async () => {
   writeFileSync(join(sshDir, "config"), "");
   // The "human" answers a password prompt from this file (the telnet login).
   writeFileSync(join(home.path, "secret"), "", { mode: 0o600 });
-  h = await McpHarness.start({ env: { HOME: home.path, SSH_AUTH_SOCK: "", PTY_MCP_SECRET_COMMAND: `cat ${join(home.path, "secret")}` } });
+  // The audit trail in a local JSONL file: a reconnect is recorded between the two connections' ends.
+  mkdirSync(join(home.path, ".config", "pty-mcp"), { recursive: true });
+  writeFileSync(join(home.path, ".config", "pty-mcp", "config"), `audit-log=${join(home.path, "audit.jsonl")}\naudit-user=tester\n`, { mode: 0o600 });
+  h = await McpHarness.start({ env: { HOME: home.path, XDG_CONFIG_HOME: join(home.path, ".config"), SSH_AUTH_SOCK: "", PTY_MCP_SECRET_COMMAND: `cat ${join(home.path, "secret")}` } });
 });
 
 afterAll(async () => {
@@ -51,6 +54,16 @@ async function open(host: string, port: number, extra: Record<string, unknown> =
 async function linkEnded(id: string): Promise<void> {
   const r = await h.call<{ is_alive: boolean }>("read_output", { session_id: id, wait_for: "never printed", timeout: 60 });
   expect(r.is_alive).toBe(false);
+}
+
+/** The session's audit entries (output snippets left out), with the fields that tell them apart. */
+function auditOf(id: string): Record<string, unknown>[] {
+  return readFileSync(join(home.path, "audit.jsonl"), "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((e) => e.session_id === id && e.event !== "output")
+    .map((e) => Object.fromEntries(Object.entries(e).filter(([k]) => ["event", "cmd", "reason"].includes(k))));
 }
 
 const gapLine = /^\[pty-mcp: link to root@[\d.]+:\d+ ended \d{4}-\d\d-\d\dT[\d:.]+Z, reconnected \d{4}-\d\d-\d\dT[\d:.]+Z \(down \d+\.\d s, \d+ attempts?\); a new shell follows\]$/m;
@@ -92,6 +105,14 @@ describe("reconnect_session after a reboot", () => {
       // The log file went on across the gap: the gap line and what the new shell printed are in it.
       const log = readFileSync(logFile, "utf8");
       expect([log.includes("[before]"), gapLine.test(log), log.includes("[]")]).toEqual([true, true, true]);
+      expect(auditOf(id)).toEqual([
+        { event: "create" },
+        { event: "input", cmd: 'X=before; echo "[$X]"' },
+        { event: "close", reason: `connection to root@${net.address}:${first.port} lost: Keepalive timeout` },
+        { event: "reconnect", reason: "reconnect_session: a new connection after the link ended" },
+        { event: "input", cmd: 'echo "[$X]"; false' },
+        { event: "close", reason: "close_session" },
+      ]);
     } finally {
       await second?.[Symbol.asyncDispose]();
       await first[Symbol.asyncDispose]();

@@ -10,6 +10,7 @@
 import { errorMessage } from "../errors.ts";
 import type { SessionRegistry } from "../session/registry.ts";
 import type { InputEvent, Session } from "../session/session.ts";
+import type { Transport } from "../session/transport.ts";
 import type { AuditLog, AuditRecord } from "./audit-log.ts";
 
 /** The output after an input is taken once the session is quiet this long (or at the cap, or at the next input). */
@@ -90,11 +91,19 @@ export function attachAudit(registry: SessionRegistry, audit: AuditLog): void {
     const base = { session_id: session.id, type: session.type, target: session.target };
     const failed = (err: unknown): void => console.error(`pty-mcp: audit of session ${session.id}'s end failed: ${errorMessage(err)}`);
     let closeRecorded = false;
-    session.transport.onExit((exit) => {
-      flushOutput(session);
-      closeRecorded = true;
-      const reason = session.isClosed ? "close_session" : (exit.reason ?? (exit.signal ? `signal ${exit.signal}` : "program exited"));
-      audit.record({ event: "close", ...base, exit_code: exit.code, reason }).catch(failed);
+    const watchExit = (transport: Transport) =>
+      transport.onExit((exit) => {
+        flushOutput(session);
+        closeRecorded = true;
+        const reason = session.isClosed ? "close_session" : (exit.reason ?? (exit.signal ? `signal ${exit.signal}` : "program exited"));
+        audit.record({ event: "close", ...base, exit_code: exit.code, reason }).catch(failed);
+      });
+    watchExit(session.transport);
+    // reconnect_session: the same session on a new connection, which ends (and is recorded) in its turn.
+    session.onResume((transport) => {
+      closeRecorded = false;
+      audit.record({ event: "reconnect", ...base, reason: "reconnect_session: a new connection after the link ended" }).catch(failed);
+      watchExit(transport);
     });
     // close() without an exit from the transport: a detached persistent session (its program goes on
     // in the daemon), or a transport that had nothing left to end.

@@ -23,7 +23,7 @@ import { ChainedLog } from "./chain.ts";
 import type { AuditMode, AuditSettings } from "./config.ts";
 import { redactCredentials } from "./redact.ts";
 
-export type AuditEvent = "create" | "input" | "control" | "secret" | "output" | "close" | "detach";
+export type AuditEvent = "create" | "input" | "control" | "secret" | "output" | "close" | "detach" | "reconnect";
 
 /** What a caller reports; the AuditLog adds who, where, when and the ids. */
 export interface AuditRecord {

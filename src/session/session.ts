@@ -65,6 +65,7 @@ export class Session {
   readonly #input = new Emitter<InputEvent>();
   readonly #output = new Emitter<Uint8Array>();
   readonly #close = new Emitter<SessionClose>();
+  readonly #resumed = new Emitter<Transport>();
   readonly #sinks: OutputSink[];
   #markers = new ShellMarkerParser();
   readonly #gate = new ShellHookGate((bytes) => this.#accept(bytes));
@@ -127,6 +128,12 @@ export class Session {
     const last = this.buffer.end > this.buffer.start ? this.buffer.slice(this.buffer.end - 1)[0] : 0x0a;
     this.#accept(encoder.encode(`${last === 0x0a ? "" : "\r\n"}${note}\r\n`));
     this.#attach(transport);
+    this.#resumed.emit(transport);
+  }
+
+  /** Fires when resume() gave the session a new transport (the audit trail records it and watches the new one's exit). */
+  onResume(listener: (transport: Transport) => void): Disposable {
+    return this.#resumed.on(listener);
   }
 
   /** When the transport ended (the program exited, the link was lost); undefined while alive. */
