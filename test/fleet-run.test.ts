@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "bun";
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { acceptedLogins, startFleet, type Fleet } from "./harness/fleet.ts";
 import { McpHarness } from "./harness/mcp.ts";
@@ -14,6 +15,9 @@ let h: McpHarness;
 let inventory: string;
 let closedPort: number;
 let changedLine: number;
+let mute: Server;
+let mutePort: number;
+const mutedSockets: Socket[] = [];
 
 type Run = {
   summary: { hosts: number; ok: number; failed: number; unreachable: number; elapsed_ms: number; cancelled?: number };
@@ -35,6 +39,10 @@ beforeAll(async () => {
   appendFileSync(join(fleet.home, ".ssh", "known_hosts"), `[${changed.address}]:${changed.sshd.port} ${other.pub.split(" ").slice(0, 2).join(" ")}\n`);
   changedLine = readFileSync(join(fleet.home, ".ssh", "known_hosts"), "utf8").trim().split("\n").length;
   closedPort = await freePort();
+  // "mute" accepts TCP connections and never says a word (a wedged host): its connect hits the deadline.
+  mute = createServer((socket) => mutedSockets.push(socket));
+  await new Promise<void>((resolve) => mute.listen(0, "127.0.0.31", resolve));
+  mutePort = (mute.address() as AddressInfo).port;
   // Files that differ: 7 × Debian 12, 3 × Debian 11, one without the file, one whose read hangs (a FIFO nobody writes).
   names.forEach((n, i) => {
     const release = join(fleet.byName(n).root, "etc", "release");
@@ -55,6 +63,7 @@ beforeAll(async () => {
       withPassword(fleet.hostLines(names.slice(0, 11).map((n) => `u${n.slice(1)}=${n}`), user)),
       "[odd]",
       `closed ansible_host=127.0.0.30 ansible_port=${closedPort} ansible_user=root`,
+      `mute ansible_host=127.0.0.31 ansible_port=${mutePort} ansible_user=root`,
       fleet.hostLines(["stranger", "changed"]),
       "[behind]",
       fleet.hostLines(["b1", "b2"]),
@@ -68,20 +77,22 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.close();
+  for (const socket of mutedSockets) socket.destroy();
+  mute?.close();
   // Whatever a failed run left blocked on h12's FIFO gets its end of file.
   spawnSync(["timeout", "2", "sh", "-c", `: > "${join(fleet.byName("h12").root, "etc", "release")}"`]);
   await fleet?.[Symbol.asyncDispose]();
 });
 
 describe.skipIf(!sshdAvailable)("run_on_hosts", () => {
-  test("run_on_hosts: identical outputs grouped (biggest first), a missing file, a hanging host timed out, a closed port, an unknown and a changed host key as failures", async () => {
+  test("run_on_hosts: identical outputs grouped (biggest first), a missing file, a hanging host timed out, a closed port, a mute host (connect deadline), an unknown and a changed host key as failures", async () => {
     const started = Date.now();
     const result = await h.call<Run>("run_on_hosts", { pattern: "web:db:odd", command: 'cat "$FLEET_ROOT/etc/release"', timeout: 4 });
     const elapsed = Date.now() - started;
     const stranger = fleet.byName("stranger");
     const releaseOf = (n: string) => join(fleet.byName(n).root, "etc", "release");
     expect({ ...result, summary: { ...result.summary, elapsed_ms: 0 } }).toEqual({
-      summary: { hosts: 15, ok: 10, failed: 2, unreachable: 3, elapsed_ms: 0 },
+      summary: { hosts: 16, ok: 10, failed: 2, unreachable: 4, elapsed_ms: 0 },
       groups: [
         { hosts: names.slice(0, 7), exit_code: 0, output: "debian 12\n", output_bytes: 10 },
         { hosts: names.slice(7, 10), exit_code: 0, output: "debian 11\n", output_bytes: 10 },
@@ -90,6 +101,7 @@ describe.skipIf(!sshdAvailable)("run_on_hosts", () => {
       ],
       failures: [
         { host: "closed", code: "SSH_CONN_FAILED", message: `Connection to root@127.0.0.30:${closedPort} refused: nothing listens on port ${closedPort}. Check the port and that sshd runs.` },
+        { host: "mute", code: "SSH_CONN_FAILED", message: `Connecting to mute (root@127.0.0.31:${mutePort}) did not finish within the 4 s timeout. Check that the host is up and reachable.` },
         {
           host: "stranger",
           code: "SSH_HOST_KEY_UNKNOWN",

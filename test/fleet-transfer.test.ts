@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "bun";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startFleet, type Fleet } from "./harness/fleet.ts";
 import { McpHarness } from "./harness/mcp.ts";
@@ -14,6 +15,7 @@ const names = Array.from({ length: 10 }, (_, i) => `t${String(i + 1).padStart(2,
 let fleet: Fleet;
 let h: McpHarness;
 let work: string;
+let noisy: string;
 
 type Transfer = {
   direction: string;
@@ -24,7 +26,10 @@ type Transfer = {
 const sha = (data: Uint8Array | string) => createHash("sha256").update(data).digest("hex");
 
 beforeAll(async () => {
-  fleet = await startFleet({ names, firstOctet: 41 });
+  // t10's shell prints on stdout and stderr before every command, as rc files do (pyenv, banners).
+  noisy = join(tmpdir(), `pty-mcp-noisy-rc-${process.pid}.sh`);
+  writeFileSync(noisy, 'echo "pyenv: cannot rehash: /root/.pyenv/shims is not writable" >&2\necho "Welcome to t10"\n');
+  fleet = await startFleet({ names, firstOctet: 41, hostEnv: { t10: `BASH_ENV=${noisy}` } });
   const inventory = fleet.writeInventory("hosts.ini", `[all_t]\n${fleet.hostLines(names)}\n`);
   work = join(fleet.home, "work");
   mkdirSync(work);
@@ -33,6 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
   await fleet?.[Symbol.asyncDispose]();
+  rmSync(noisy, { force: true });
 });
 
 function leftovers(dir: string): string[] {

@@ -21,7 +21,8 @@ export interface ExecHandle {
 /** The server refused to open the channel (MaxSessions, a dead connection). */
 export class ChannelOpenError extends Error {}
 
-export function openExec(connection: SshConnection, command: string, options: { pty?: boolean; onData: (bytes: Uint8Array) => void }): Promise<ExecHandle> {
+/** `onData` gets stdout (and stderr too unless `onStderr` is given), as they arrive. */
+export function openExec(connection: SshConnection, command: string, options: { pty?: boolean; onData: (bytes: Uint8Array) => void; onStderr?: (bytes: Uint8Array) => void }): Promise<ExecHandle> {
   return new Promise((resolve, reject) => {
     const ptyOptions = options.pty === true ? { pty: { term: "xterm-256color", cols: 200, rows: 50, width: 0, height: 0 } } : {};
     connection.client.exec(command, ptyOptions, (err, channel: ClientChannel) => {
@@ -32,8 +33,9 @@ export function openExec(connection: SshConnection, command: string, options: { 
       let code: number | null = null;
       let signal: string | undefined;
       const onData = (chunk: Buffer): void => options.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      const onStderr = options.onStderr;
       channel.on("data", onData);
-      channel.stderr.on("data", onData);
+      channel.stderr.on("data", onStderr === undefined ? onData : (chunk: Buffer) => onStderr(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
       channel.on("exit", (c: number | null, s?: string) => {
         if (typeof c === "number") code = c;
         if (typeof s === "string") signal = s;

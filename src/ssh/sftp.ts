@@ -84,14 +84,23 @@ export function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-/** `sha256sum` of a remote file over an exec channel. */
+/**
+ * `sha256sum` of a remote file over an exec channel, judged by its exit status and its own stdout
+ * line: whatever the user's rc files print (pyenv on stderr, a banner on stdout) does not count.
+ */
 export async function remoteSha256(connection: SshConnection, path: string): Promise<string> {
   let out = "";
-  const exec = await openExec(connection, `sha256sum -- ${shellQuote(path)}`, { onData: (b) => (out.length < 65536 ? (out += new TextDecoder().decode(b)) : undefined) });
+  let err = "";
+  const decoder = new TextDecoder();
+  const exec = await openExec(connection, `sha256sum -- ${shellQuote(path)}`, {
+    onData: (b) => (out.length < 65536 ? (out += decoder.decode(b)) : undefined),
+    onStderr: (b) => (err.length < 4096 ? (err += new TextDecoder().decode(b)) : undefined),
+  });
   const exit = await exec.done;
-  const m = /^\\?([0-9a-f]{64})\s/.exec(out);
-  if (exit.code !== 0 || !m) throw new PtyError("WRITE_FAILED", `sha256sum of ${path} on ${connection.target} failed (exit ${exit.code}): ${out.trim().slice(0, 300) || "no output"}. The host needs coreutils' sha256sum for the check.`);
-  return m[1] as string;
+  const line = out.split("\n").findLast((l) => /^\\?[0-9a-f]{64} [ *]/.test(l));
+  if (exit.code !== 0 || line === undefined)
+    throw new PtyError("WRITE_FAILED", `sha256sum of ${path} on ${connection.target} failed (exit ${exit.code}): ${(err.trim() || out.trim()).slice(0, 300) || "no output"}. The host needs coreutils' sha256sum for the check.`);
+  return line.replace(/^\\/, "").slice(0, 64);
 }
 
 export async function uploadFile(connection: SshConnection, localPath: string, remotePath: string, options: { mode: number; onBytes: (n: number) => void }): Promise<TransferOutcome> {

@@ -37,6 +37,8 @@ export interface FleetOptions {
   /** Hosts left out of known_hosts. */
   untrusted?: string[];
   extraConfig?: string;
+  /** More session environment for some hosts: name → "K=V K2=V2" (sshd SetEnv). */
+  hostEnv?: Record<string, string>;
 }
 
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
@@ -56,7 +58,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         mkdirSync(join(root, "etc"), { recursive: true });
         // Writable by the unprivileged test user too (sshd signals only non-root sessions).
         for (const d of [root, join(root, "etc")]) chmodSync(d, 0o777);
-        const sshd = await startSshd({ listenAddress: address, extraConfig: `SetEnv FLEET_ROOT=${root} FLEET_HOST=${name}\nMaxSessions 64\n${options.extraConfig ?? ""}` });
+        const sshd = await startSshd({ listenAddress: address, extraConfig: `SetEnv FLEET_ROOT=${root} FLEET_HOST=${name}${options.hostEnv?.[name] === undefined ? "" : ` ${options.hostEnv[name]}`}\nMaxSessions 64\n${options.extraConfig ?? ""}` });
         sshd.authorize(key.pub);
         return { name, address, sshd, root };
       });
