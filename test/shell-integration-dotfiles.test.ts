@@ -193,6 +193,15 @@ describe("bash set-ups that broke the hook", () => {
     expect(seen).toEqual(['__ptymcp_install "$(trap -p DEBUG)"', ...COMMANDS.flatMap((c) => (c.input.includes(";") ? c.input.split("; ") : [c.input]))]);
   });
 
+  test("bash --norc with the caller's PROMPT_COMMAND (env), ending in ';' and rebuilding PS1", async () => {
+    const run = await expectClean({
+      command: "bash --norc --noprofile",
+      files: {},
+      env: { PS1: "$ ", PROMPT_COMMAND: `echo "$?" >> "$HOME/${PROMPTS_FILE}"; PS1="norc[\\w]\\$ ";` },
+    });
+    expect(run.prompts.at(-1)).toMatch(/^norc\[~\/work\][$#] $/);
+  });
+
   test("set -u in .bashrc", async () => {
     await expectClean({ files: { ".bashrc": `set -u\n${BASH_USER_HOOK}PS1='\\w\\$ '\nPROMPT_COMMAND=__user_hook\n` } });
   });

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { BASH_INLINE_HOOK, hookScript, type HookedShell } from "../session/shell-hooks.ts";
+import { bashPromptCommandHook, hookScript, shellQuote, type HookedShell } from "../session/shell-hooks.ts";
 
 export interface InstrumentedShell {
   shell: HookedShell;
@@ -41,12 +41,14 @@ function instrumentBash(path: string, args: string[], home: string, userCommand:
     else return undefined;
   }
   if (norc) {
-    // --norc must stay --norc (an --rcfile would bring /etc/bash.bashrc back on Debian): hook through
-    // the environment instead, and un-export it at the first prompt so child programs don't inherit it.
+    // --norc must stay --norc (an --rcfile would bring /etc/bash.bashrc back on Debian): the hook comes
+    // through the environment instead, as a PROMPT_COMMAND that installs it at the first prompt (the
+    // same hook as the rc file's, around the user's own PROMPT_COMMAND, which then runs for the first
+    // prompt too) and un-exports itself, so child programs don't inherit it.
     return {
       shell: "bash",
       argv: [path, "--norc", ...kept],
-      env: { PROMPT_COMMAND: userCommand ? `${BASH_INLINE_HOOK}\n${userCommand}` : BASH_INLINE_HOOK },
+      env: { PROMPT_COMMAND: bashPromptCommandHook(userCommand) },
       cleanup: () => undefined,
     };
   }
@@ -85,9 +87,4 @@ function instrumentZsh(path: string, args: string[], home: string): Instrumented
 function instrumentFish(path: string, args: string[]): InstrumentedShell | undefined {
   for (const a of args) if (!["-i", "--interactive", "-l", "--login", "-P", "--private", "-N", "--no-config"].includes(a)) return undefined;
   return { shell: "fish", argv: [path, ...args, "--init-command", hookScript("fish")], env: {}, cleanup: () => undefined };
-}
-
-/** Single-quotes a path for a shell script we generate (the path may contain anything). */
-function shellQuote(text: string): string {
-  return `'${text.replaceAll("'", `'\\''`)}'`;
 }

@@ -17,11 +17,25 @@ function statements(text: string): string[] {
 
 const STATEMENTS: Record<HookedShell, string[]> = { bash: statements(bashHook), zsh: statements(zshHook), fish: statements(fishHook) };
 
-/** The same hook as one PROMPT_COMMAND line, for `bash --norc` (no rc file to put functions in). */
-export const BASH_INLINE_HOOK =
-  String.raw`printf '\033]133;D;%s\007' "$?"; export -n PROMPT_COMMAND PS0 2>/dev/null; ` +
-  String.raw`case "$PS1" in *'133;B'*) ;; *) PS1='\[\033]133;A\007\]'"$PS1"'\[\033]133;B\007\]' ;; esac; ` +
-  String.raw`case "$PS0" in *'133;C'*) ;; *) PS0="$PS0"'\033]133;C\007' ;; esac`;
+/** The bash hook's last statement: installs it, given the DEBUG trap there is (`trap -p` says nothing inside a function). */
+const BASH_INSTALL = '__ptymcp_install "$(trap -p DEBUG)"';
+
+/**
+ * The bash hook as a PROMPT_COMMAND that installs itself at the first prompt (`bash --norc`: no rc
+ * file to put it in), around the caller's own PROMPT_COMMAND, which runs for that first prompt too.
+ * It un-exports PROMPT_COMMAND first, so child programs do not inherit it. No DEBUG trap can be set
+ * before the first prompt of a --norc shell: no `trap -p` (a fork) there.
+ */
+export function bashPromptCommandHook(userCommand: string | undefined): string {
+  const statements = STATEMENTS.bash.filter((line) => line !== BASH_INSTALL);
+  const user = userCommand ? shellQuote(userCommand) : "";
+  return ["export -n PROMPT_COMMAND", `PROMPT_COMMAND=${user || "''"}`, ...statements, "__ptymcp_install ''", ...(user ? [`eval ${user}`] : []), "__ptymcp_prompt ''"].join("\n");
+}
+
+/** Single-quotes text for a shell script we generate (the text may contain anything). */
+export function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
+}
 
 /** The hook as rc file text (newline-separated statements). */
 export function hookScript(shell: HookedShell): string {

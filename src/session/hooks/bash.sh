@@ -24,5 +24,6 @@ __ptymcp_prompt() { local s=$?; case ${PS1-} in *'133;B'*) ;; *) PS1='\[\033]133
 # Installs it all from one top-level command (a DEBUG trap of the user's sees that one, at start-up).
 # A read-only PROMPT_COMMAND cannot take the hook: nothing is changed, and the session is told why
 # (an OSC 133 mark of ours that terminals ignore; get_session_state shows it).
-__ptymcp_install() { __ptymcp_first='__ptymcp_status "$_"'; __ptymcp_last='__ptymcp_prompt "$(trap -p DEBUG)"'; if ( PROMPT_COMMAND= ) 2>/dev/null; then __ptymcp_compose; __ptymcp_trap "$1"; else printf '\033]133;pty-mcp-off;PROMPT_COMMAND is read-only\007'; fi; }
+__ptymcp_writable() { if [[ -n ${PROMPT_COMMAND+x} ]] && (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 404 )); then case ${PROMPT_COMMAND@a} in *r*) return 1 ;; esac; return 0; fi; ( PROMPT_COMMAND= ) 2>/dev/null; }
+__ptymcp_install() { __ptymcp_first='__ptymcp_status "$_"'; __ptymcp_last='__ptymcp_prompt "$(trap -p DEBUG)"'; if __ptymcp_writable; then __ptymcp_compose; __ptymcp_trap "$1"; else printf '\033]133;pty-mcp-off;PROMPT_COMMAND is read-only\007'; fi; }
 __ptymcp_install "$(trap -p DEBUG)"
