@@ -34,6 +34,9 @@ interface SetUp {
   env?: Record<string, string>;
 }
 
+/** What a shell's complaint looks like (bash/zsh/fish errors, syntax errors, unset variables). */
+const SHELL_ERROR = /\b(bash|zsh|fish|sh): |syntax error|unbound variable|command not found|readonly variable|^\s*\^/;
+
 /** The file every user hook appends one line to, at every prompt. */
 const PROMPTS_FILE = "prompts.log";
 
@@ -57,6 +60,8 @@ interface Run {
   hookRuns: number;
   /** Commands sent after COMMANDS (by the set-up's own checks). */
   extraSends: number;
+  /** Lines of the whole session's output (from the start, rc files included) that look like a shell's error. */
+  errors: string[];
   state: R;
 }
 
@@ -85,7 +90,7 @@ async function runSetUp(setUp: SetUp, extra?: (run: Run) => Promise<void>): Prom
     await Bun.sleep(50);
   }
   await h.call<R>("read_output", { session_id: id });
-  const run: Run = { id, home, results: [], prompts: [], hookRuns: 0, extraSends: 0, state: {} };
+  const run: Run = { id, home, results: [], prompts: [], hookRuns: 0, extraSends: 0, errors: [], state: {} };
   const promptLines = setUp.promptLines ?? 1;
   for (const c of COMMANDS) {
     const r = await h.call<R>("send_input", { session_id: id, input: c.input, timeout_ms: 8000 });
@@ -98,6 +103,10 @@ async function runSetUp(setUp: SetUp, extra?: (run: Run) => Promise<void>): Prom
   }
   if (extra) await extra(run);
   run.state = await h.call<R>("get_session_state", { session_id: id });
+  const all = await h.call<R>("read_output", { session_id: id, since_cursor: 0 });
+  run.errors = String(all.output)
+    .split("\n")
+    .filter((line) => SHELL_ERROR.test(line) && !line.includes("ls: cannot access '/nonexistent'"));
   await h.call("close_session", { session_id: id });
   const log = join(home, PROMPTS_FILE);
   run.hookRuns = existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean).length : 0;
@@ -118,10 +127,11 @@ const BASH_USER_HOOK = `__user_hook() { echo "$?" >> "$HOME/${PROMPTS_FILE}"; }\
 
 async function expectClean(setUp: SetUp, extra?: (run: Run) => Promise<void>): Promise<Run> {
   const run = await runSetUp(setUp, extra);
-  expect({ results: run.results, hookRuns: run.hookRuns, shell_integration: run.state.shell_integration }).toEqual({
+  expect({ results: run.results, hookRuns: run.hookRuns, shell_integration: run.state.shell_integration, errors: run.errors }).toEqual({
     results: expected,
     hookRuns: PROMPT_COUNT + run.extraSends,
     shell_integration: true,
+    errors: [],
   });
   return run;
 }
@@ -256,10 +266,11 @@ describe("programs that ask the terminal", () => {
 describe("where the hook cannot go in", () => {
   test("a read-only PROMPT_COMMAND: heuristic completion, exact output, no error text, get_session_state says why", async () => {
     const run = await runSetUp({ files: { ".bashrc": `${BASH_USER_HOOK}PS1='\\w\\$ '\nreadonly PROMPT_COMMAND=__user_hook\n` } });
-    expect({ results: run.results, hookRuns: run.hookRuns, shell_integration: run.state.shell_integration }).toEqual({
+    expect({ results: run.results, hookRuns: run.hookRuns, shell_integration: run.state.shell_integration, errors: run.errors }).toEqual({
       results: COMMANDS.map((c) => ({ input: c.input, output: c.output, completion: "heuristic", is_complete: true })),
       hookRuns: PROMPT_COUNT,
       shell_integration: "off: PROMPT_COMMAND is read-only",
+      errors: [],
     });
   });
 });
