@@ -26,7 +26,13 @@ export async function selectFleet(request: { pattern?: string; hosts?: readonly 
     names = [...new Set(request.hosts)];
   } else names = selectHosts(inventory, request.pattern ?? "all");
   if (names.length > MAX_FLEET_HOSTS) throw new PtyError("INVALID_ARGUMENT", `The selection has ${names.length} hosts; at most ${MAX_FLEET_HOSTS} per call. Narrow the pattern.`);
-  return { hosts: names.map((name) => (inventory.hosts.has(name) ? fleetHost(inventory, name) : fleetHost(loose(name), name))), sources };
+  const hosts: FleetHost[] = [];
+  for (const [i, name] of names.entries()) {
+    hosts.push(inventory.hosts.has(name) ? fleetHost(inventory, name) : fleetHost(loose(name), name));
+    // Other calls get the event loop between slices of a big fleet.
+    if (i % 250 === 249) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return { hosts, sources };
 }
 
 /** A host named outside the inventory: an inventory of one, so ~/.ssh/config still applies. */
