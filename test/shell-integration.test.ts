@@ -51,6 +51,20 @@ describe("shell integration (bash)", () => {
     await h.call("close_session", { session_id: id });
   });
 
+  test("input of several lines is exact: two commands, a heredoc, a `\\` continuation", async () => {
+    const id = await start(plainBash, "^\\$ $");
+    const cases: [string, string, number][] = [
+      ["sleep 0.2; echo one\n(exit 3)", "one\n$ (exit 3)\n$ ", 3],
+      ["cat <<EOF\nhello\n  world\nEOF", "hello\n  world\n$ ", 0],
+      ["echo a \\\n  b; sleep 0.2; false", "a b\n$ ", 1],
+    ];
+    for (const [input, output, code] of cases) {
+      const r = await h.call<R>("send_input", { session_id: id, input });
+      expect(r).toMatchObject({ output, exit_code: code, is_complete: true, completion: "exact", state: "at_prompt" });
+    }
+    await h.call("close_session", { session_id: id });
+  });
+
   test("sleep 5 interrupted by ctrl+c ends with 130", async () => {
     const id = await start(plainBash, "^\\$ $");
     const running = await h.call<R>("send_input", { session_id: id, input: "sleep 5", timeout_ms: 300 });

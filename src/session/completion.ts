@@ -1,8 +1,9 @@
 // send_input's completion: after writing a line, when is its output complete? Exact with shell
-// integration (the next hooked prompt, OSC 133), else a prompt (or question) after the echo that
+// integration (as many hooked prompts, OSC 133, as the input held command lines: command-lines.ts), else a prompt (or question) after the echo that
 // stays quiet briefly (PROMPT_QUIET_MS), or at the timeout with is_complete false.
 import type { Classification, SessionState } from "./classifier.ts";
 import type { ShellState } from "./shell-markers.ts";
+import { commandLines } from "./command-lines.ts";
 import { compilePatterns } from "./matcher.ts";
 import { budgetedText, RESULT_BUDGET_BYTES, type Elided } from "./result-budget.ts";
 import { compact, waitFor, type Progress, type WaitResult, type WaitSource } from "./wait-for.ts";
@@ -37,9 +38,12 @@ export interface SendInputOptions {
 }
 
 /** A prompt must stay quiet this long before send_input calls the command complete. */
-const PROMPT_QUIET_MS = 30;
-/** With shell integration: quiet after the new prompt, in case the input held a second command line. */
-const EXACT_QUIET_MS = 5;
+const PROMPT_QUIET_MS = 20;
+/**
+ * With shell integration, at a hooked prompt but fewer prompts than command lines counted (a line
+ * read by a program rather than the shell, a construct the count took for two): quiet this long ends it.
+ */
+const STRAGGLER_QUIET_MS = 250;
 /** Raw keystrokes: output idle this long counts as settled. */
 const RAW_SETTLE_MS = 250;
 
@@ -71,10 +75,10 @@ export async function sendInput(host: CompletionHost, options: SendInputOptions)
   // Exact completion when the shell is hooked and sitting at its prompt: the next prompt after
   // this input ends the command, whatever the output looks like or how long it pauses. Counted
   // before writing: a fast shell's next prompt may arrive before the write has settled (daemon).
-  const exact = !raw && host.shell.active && host.shell.phase === "prompt" ? { prompts: host.shell.prompts, ends: host.shell.commandEnds } : undefined;
+  const echoOf = raw ? [] : options.input.replace(/\r?\n$/, "").split(/\r?\n/);
+  const exact = !raw && host.shell.active && host.shell.phase === "prompt" ? { prompts: host.shell.prompts, ends: host.shell.commandEnds, lines: Math.max(1, commandLines(echoOf)) } : undefined;
   try {
     await host.write(text, { kind: raw ? "raw" : "input", data: options.input });
-    const echoOf = raw ? [] : options.input.replace(/\r?\n$/, "").split(/\r?\n/);
     if (options.waitFor !== undefined) {
       const wait = await waitFor(host, {
         waitFor: options.waitFor,
@@ -89,11 +93,12 @@ export async function sendInput(host: CompletionHost, options: SendInputOptions)
       return { ...wait, cursor_start: start };
     }
     const complete = exact
-      ? await awaitPrompt(host, exact.prompts, options.timeoutMs, options.signal)
+      ? await awaitPrompts(host, exact.prompts, exact.lines, options.timeoutMs, options.signal)
       : await awaitCompletion(host, start, raw ? 0 : echoOf.length, raw, options.timeoutMs, options.signal);
-    // Exact: the command's output starts at its C marker. Before it is only the shell's line editing
-    // (the echo, and what syntax highlighting, autosuggestions or fish redraw over it).
-    const commandStart = exact && host.shell.commandStart > start ? host.shell.commandStart : start;
+    // Exact: the command's output starts at its (first) C marker. Before it is only the shell's line
+    // editing (the echo, and what syntax highlighting, autosuggestions or fish redraw over it).
+    const firstC = exact ? host.shell.firstCommandStartAfter(start) : -1;
+    const commandStart = firstC > start ? firstC : start;
     const shape = raw || commandStart > start ? undefined : (head: string) => dropEcho(head, echoOf);
     const r = budgetedText(host, commandStart, host.buffer.end, options.maxBytes ?? RESULT_BUDGET_BYTES, shape);
     host.readMark = Math.max(host.readMark, r.to);
@@ -116,18 +121,23 @@ export async function sendInput(host: CompletionHost, options: SendInputOptions)
   }
 }
 
-/** Waits for a hooked prompt drawn after `prompts` prompts, then a moment of quiet (a second command line may follow). */
-async function awaitPrompt(host: CompletionHost, prompts: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+/**
+ * Waits until the shell has read every command line of the input: `lines` hooked prompts drawn after
+ * the first `prompts` (one per command line read), the shell at the last of them. No quiet to wait for.
+ */
+async function awaitPrompts(host: CompletionHost, prompts: number, lines: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     if (!host.isAlive) return true;
     if (signal?.aborted) return false;
-    const atNewPrompt = host.shell.prompts > prompts && host.shell.phase === "prompt";
+    const drawn = host.shell.prompts - prompts;
+    const atNewPrompt = drawn > 0 && host.shell.phase === "prompt";
+    if (atNewPrompt && drawn >= lines) return true;
     const quiet = host.quietMs();
-    if (atNewPrompt && quiet >= EXACT_QUIET_MS) return true;
+    if (atNewPrompt && quiet >= STRAGGLER_QUIET_MS) return true;
     const now = performance.now();
     if (now >= deadline) return false;
-    await host.changed(Math.max(1, Math.min(deadline - now, atNewPrompt ? EXACT_QUIET_MS - quiet : deadline - now)), signal);
+    await host.changed(Math.max(1, Math.min(deadline - now, atNewPrompt ? STRAGGLER_QUIET_MS - quiet : deadline - now)), signal);
   }
 }
 

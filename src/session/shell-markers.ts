@@ -20,6 +20,7 @@ export interface ShellMarker {
 
 const PREFIX = "\x1b]133;";
 const MAX_SEQUENCE = 64;
+const MAX_STARTS = 64;
 
 export class ShellMarkerParser {
   /** Bytes of an unfinished sequence carried over from the previous chunk. */
@@ -79,6 +80,8 @@ export class ShellState {
   commandRunning = false;
   /** Cursor just after the last C marker: where the running (or last) command's own output starts. */
   commandStart = -1;
+  /** The last C cursors (a send of several command lines starts its output at its first). */
+  #starts: number[] = [];
   lastExitCode: number | undefined;
   /**
    * Why the shell is not hooked, when a hook was wanted (get_session_state shows it until a hooked
@@ -94,6 +97,12 @@ export class ShellState {
     this.commandRunning = false;
     this.lastExitCode = undefined;
     this.off = undefined;
+  }
+
+  /** The first C marker's cursor after `cursor`, else -1 (also when older ones were dropped: more than MAX_STARTS since). */
+  firstCommandStartAfter(cursor: number): number {
+    if (this.#starts.length === MAX_STARTS && this.#starts[0]! > cursor) return -1;
+    return this.#starts.find((c) => c > cursor) ?? -1;
   }
 
   /** True when the shell sits at its prompt (a B marker was the last). */
@@ -112,6 +121,7 @@ export class ShellState {
         this.phase = "command";
         this.commandRunning = true;
         this.commandStart = marker.cursor;
+        if (this.#starts.push(marker.cursor) > MAX_STARTS) this.#starts.shift();
         break;
       case "D":
         // A D without a C is an empty command line: no exit status to report.
