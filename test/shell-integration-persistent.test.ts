@@ -67,4 +67,15 @@ describe("shell integration in persistent sessions", () => {
     await h.call("close_session", { session_id: id });
     expect({ output: r.output, exit_code: r.exit_code }).toEqual({ output: "$'\\E[5;10' $'\\E[?1;2' []\n$ ", exit_code: 0 });
   }, 60_000);
+
+  test("a program that is no shell: heuristic, and get_session_state says the hook is off", async () => {
+    const h = await server(runtimeDir());
+    const s = await h.call<R>("create_local_session", { command: "python3 -q", env: { PYTHONSTARTUP: "" }, persistent: true });
+    const id = s.session_id as string;
+    await h.call("read_output", { session_id: id, wait_for: ">>> $", timeout: 10 });
+    const r = await h.call<R>("send_input", { session_id: id, input: "1+1" });
+    const state = await h.call<R>("get_session_state", { session_id: id });
+    await h.call("close_session", { session_id: id });
+    expect({ output: r.output, completion: r.completion, off: String(state.shell_integration).startsWith("off: ") }).toEqual({ output: "2\n>>> ", completion: "heuristic", off: true });
+  }, 60_000);
 });

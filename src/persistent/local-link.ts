@@ -58,8 +58,8 @@ export interface PersistentCreateOptions extends Omit<OpenLocalOptions, "sinks" 
 }
 
 /** Starts a session in the local daemon and mirrors it here. */
-export function createPersistentLocal(registry: SessionRegistry, options: PersistentCreateOptions): Promise<Session> {
-  return createMirrored(registry, localLink, () => ({
+export async function createPersistentLocal(registry: SessionRegistry, options: PersistentCreateOptions): Promise<Session> {
+  const session = await createMirrored(registry, localLink, () => ({
     command: options.command,
     args: options.args,
     // The daemon runs elsewhere (cwd "/"): the session starts where an in-process one would.
@@ -75,6 +75,9 @@ export function createPersistentLocal(registry: SessionRegistry, options: Persis
     log_max_files: options.logMaxFiles,
     record: options.record ? resolve(options.record) : undefined,
   }));
+  // The daemon knows why its shell is not hooked; the mirror only sees whether hooked prompts come (and the shell's own "off" mark).
+  if (options.shellIntegration !== false) session.shell.off ??= "off: no hooked prompt from the daemon's session yet (a program other than an interactive bash, zsh or fish, or rc files that replace the hook)";
+  return session;
 }
 
 /** Reattaches to a local daemon session by id (or returns the mirror this server already has). */
