@@ -106,7 +106,7 @@ describe.skipIf(!sshdAvailable)("run_on_hosts", () => {
           host: "stranger",
           code: "SSH_HOST_KEY_UNKNOWN",
           fingerprint: stranger.sshd.hostKey.fingerprint,
-          message: `The host key of root@${stranger.address}:${stranger.sshd.port} is not in known_hosts: ssh-ed25519 ${stranger.sshd.hostKey.fingerprint}. Verify this fingerprint with the host's administrator, then call again with accept_host_key: "${stranger.sshd.hostKey.fingerprint}" to trust exactly this key and record it.`,
+          message: `The host key of ${stranger.address}:${stranger.sshd.port} is not in known_hosts: ssh-ed25519 ${stranger.sshd.hostKey.fingerprint}. Verify this fingerprint with the host's administrator, then record it with create_ssh_session {host: "${stranger.address}", port: ${stranger.sshd.port}, user: "root", accept_host_key: "${stranger.sshd.hostKey.fingerprint}"} and run again.`,
         },
         {
           host: "changed",

@@ -5,9 +5,10 @@
  * Hosts whose output and exit status are identical form one group (clush -b, dshbak -c), the
  * biggest group first; hosts that could not be reached are failures with the SSH error code.
  */
-import { errorMessage, PtyError } from "../errors.ts";
+import { PtyError } from "../errors.ts";
 import { ChannelOpenError, openExec } from "../ssh/exec.ts";
 import { BoundedCapture } from "./capture.ts";
+import { hostFailure, type HostFailure } from "./failure.ts";
 import type { ConnectionPool, Lease } from "../ssh/pool.ts";
 import type { FleetHost } from "./targets.ts";
 
@@ -31,12 +32,7 @@ export interface RunGroup {
   output_bytes: number;
 }
 
-export interface RunFailure {
-  host: string;
-  code: string;
-  message: string;
-  fingerprint?: string;
-}
+export type RunFailure = HostFailure;
 
 export interface RunResult {
   summary: { hosts: number; ok: number; failed: number; unreachable: number; elapsed_ms: number; cancelled?: number };
@@ -71,7 +67,7 @@ export async function runOnHosts(request: RunRequest): Promise<RunResult> {
         outcomes.set(host.name, await runOne(host, request));
       } catch (err) {
         if (err instanceof Cancelled) cancelled.add(host.name);
-        else failures.set(host.name, failureOf(host.name, err));
+        else failures.set(host.name, hostFailure(host, err));
       }
       done++;
       request.progress?.({ progress: done, total, message: `${done}/${total} hosts` });
@@ -109,16 +105,6 @@ export async function runOnHosts(request: RunRequest): Promise<RunResult> {
 }
 
 class Cancelled extends Error {}
-
-function failureOf(host: string, err: unknown): RunFailure {
-  if (err instanceof PtyError) {
-    const failure: RunFailure = { host, code: err.code, message: err.message };
-    const fingerprint = err.details?.fingerprint;
-    if (typeof fingerprint === "string") failure.fingerprint = fingerprint;
-    return failure;
-  }
-  return { host, code: "INTERNAL_ERROR", message: errorMessage(err) };
-}
 
 /** Connect (or reuse), run, collect; the deadline covers both. Throws PtyError for an unreachable host, Cancelled. */
 async function runOne(host: FleetHost, request: RunRequest): Promise<HostOutcome> {

@@ -3,9 +3,10 @@
  * from several, to a local path naming `{host}`), over SFTP on the pooled connections; the
  * result per host, progress in bytes over all hosts.
  */
-import { errorMessage, PtyError } from "../errors.ts";
+import { PtyError } from "../errors.ts";
 import { downloadFile, localFileSize, uploadFile } from "../ssh/sftp.ts";
 import type { ConnectionPool } from "../ssh/pool.ts";
+import { hostFailure } from "./failure.ts";
 import type { FleetHost } from "./targets.ts";
 
 export interface TransferRequest {
@@ -86,7 +87,7 @@ async function transferOne(host: FleetHost, request: TransferRequest, mode: numb
     if (host.problem !== undefined) throw new PtyError("INVALID_ARGUMENT", host.problem);
     lease = await request.pool.acquire(host.connect);
   } catch (err) {
-    return failed(host.name, err);
+    return failed(host, err);
   }
   try {
     if (request.direction === "upload") {
@@ -97,13 +98,13 @@ async function transferOne(host: FleetHost, request: TransferRequest, mode: numb
     const outcome = await downloadFile(lease.connection, request.remotePath, localPath, { ...(mode === undefined ? {} : { mode }), onBytes });
     return { host: host.name, ok: true, ...outcome, local_path: localPath };
   } catch (err) {
-    return failed(host.name, err);
+    return failed(host, err);
   } finally {
     lease.release();
   }
 }
 
-function failed(host: string, err: unknown): HostTransfer {
-  if (err instanceof PtyError) return { host, ok: false, code: err.code, message: err.message };
-  return { host, ok: false, code: "INTERNAL_ERROR", message: errorMessage(err) };
+function failed(host: FleetHost, err: unknown): HostTransfer {
+  const { fingerprint: _fingerprint, ...failure } = hostFailure(host, err);
+  return { ...failure, ok: false };
 }

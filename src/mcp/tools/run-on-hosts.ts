@@ -19,7 +19,7 @@ export const runOnHostsTool = defineTool({
     "Run a shell command on many hosts at once over SSH (a fleet: an Ansible inventory pattern or a list of hosts) and get the outputs grouped: " +
     "hosts with identical output and exit code are one group (like clush -b / dshbak -c), the biggest group first, so the odd hosts stand out. " +
     "Unreachable hosts (refused, timed out, authentication, unknown or changed host key) are listed in failures with their error code; " +
-    "an unknown host key is never accepted here: verify its fingerprint, then record it with create_ssh_session {host, accept_host_key}. " +
+    "an unknown host key is never accepted here: the failure names its fingerprint and the create_ssh_session call (accept_host_key) that records it once verified. " +
     "Connections are pooled and reused for 10 minutes, so a second call is fast. Each host's output is bounded (16 KiB, head and tail). " +
     "Uses ~/.ssh/config, ssh-agent, identity files and known_hosts like create_ssh_session. Progress is reported as k/N hosts; cancelling stops the hosts not done.",
   meta: { searchHint: "run command many hosts fleet servers parallel ssh inventory ansible clush pdsh" },
