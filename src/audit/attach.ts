@@ -11,7 +11,7 @@ import { errorMessage } from "../errors.ts";
 import type { SessionRegistry } from "../session/registry.ts";
 import type { InputEvent, Session } from "../session/session.ts";
 import type { Transport } from "../session/transport.ts";
-import type { AuditLog, AuditRecord } from "./audit-log.ts";
+import { newCmdId, type AuditLog, type AuditRecord } from "./audit-log.ts";
 
 /** The output after an input is taken once the session is quiet this long (or at the cap, or at the next input). */
 const OUTPUT_QUIET_MS = 500;
@@ -82,6 +82,15 @@ export function attachAudit(registry: SessionRegistry, audit: AuditLog): void {
       });
       pending.set(session, { cmdId, start: session.buffer.end, token, written });
     }
+  });
+
+  // run_on_hosts and transfer_file: one input entry per call (type "fleet", the hosts as target)
+  // before anything is sent — strict mode refuses the call when it cannot be delivered — and the
+  // outcome (groups, failures) as its output.
+  registry.fleetHooks.push(async (input) => {
+    const session_id = `fleet-${newCmdId().slice(0, 8)}`;
+    const cmdId = await audit.record({ event: "input", session_id, type: "fleet", target: input.target, cmd: `${input.tool}: ${input.cmd}` });
+    return (outcome) => void audit.recordOutput({ session_id, cmd_id: cmdId, output: outcome });
   });
 
   registry.onAdded((session) => {

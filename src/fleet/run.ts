@@ -199,3 +199,12 @@ async function execOnLease(lease: Lease, request: RunRequest, deadline: number):
     request.signal?.removeEventListener("abort", onAbort);
   }
 }
+
+/** A few lines saying how a run went (the audit log's output entry): counts, then each group's hosts and exit. */
+export function runOutcome(result: RunResult): string {
+  const s = result.summary;
+  const lines = [`${s.ok} ok, ${s.failed} failed, ${s.unreachable} unreachable of ${s.hosts}${s.cancelled ? `, ${s.cancelled} cancelled` : ""}`];
+  for (const g of result.groups) lines.push(`${g.timed_out ? "timed out" : `exit ${g.exit_code}`}: ${g.hosts.join(",")}`);
+  for (const f of result.failures) lines.push(`${f.code}: ${f.host}`);
+  return lines.join("\n");
+}

@@ -6,6 +6,21 @@ import type { SessionType } from "./description.ts";
 import type { InputHook, Session } from "./session.ts";
 
 export const MAX_LIVE_SESSIONS = 50;
+
+/** Input that reaches hosts outside any session (run_on_hosts, transfer_file). */
+export interface FleetInput {
+  tool: string;
+  /** The hosts, comma-separated. */
+  target: string;
+  /** The command line, or what is copied where. */
+  cmd: string;
+}
+
+/**
+ * Sees fleet input before it is sent (audit: a strict log refuses it by throwing) and returns
+ * what to call with a short outcome afterwards.
+ */
+export type FleetHook = (input: FleetInput) => Promise<((outcome: string) => void) | undefined>;
 /** Ended sessions kept readable beyond this many are dropped, oldest first. */
 const MAX_ENDED_SESSIONS = 50;
 
@@ -14,6 +29,8 @@ export class SessionRegistry {
   readonly #added = new Emitter<Session>();
   /** Hooks every session gets (audit). */
   readonly inputHooks: InputHook[] = [];
+  /** Hooks fleet input goes through (audit). */
+  readonly fleetHooks: FleetHook[] = [];
   readonly maxLive: number;
 
   constructor(options: { maxLive?: number } = {}) {
@@ -38,6 +55,18 @@ export class SessionRegistry {
     this.#dropOldEnded();
     this.#added.emit(session);
     return session;
+  }
+
+  /** Runs the fleet hooks (a hook's PtyError refuses the input); returns the outcome reporter. */
+  async beforeFleetInput(input: FleetInput): Promise<(outcome: string) => void> {
+    const reporters: ((outcome: string) => void)[] = [];
+    for (const hook of this.fleetHooks) {
+      const report = await hook(input);
+      if (report !== undefined) reporters.push(report);
+    }
+    return (outcome) => {
+      for (const report of reporters) report(outcome);
+    };
   }
 
   onAdded(listener: (session: Session) => void): Disposable {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { sharedPool } from "../../ssh/pool.ts";
-import { runOnHosts } from "../../fleet/run.ts";
+import { runOnHosts, runOutcome } from "../../fleet/run.ts";
 import { selectFleet } from "../../fleet/select.ts";
 import { bool, int, num } from "../params.ts";
 import { defineTool } from "../tool.ts";
@@ -55,9 +55,11 @@ export const runOnHostsTool = defineTool({
     failures: z.array(z.object({ host: z.string(), code: z.string(), message: z.string(), fingerprint: z.string().optional() })),
     cancelled: z.array(z.string()).optional().describe("Hosts stopped or never started because the call was cancelled."),
   }),
-  async run(input, { signal, progress }) {
+  async run(input, { sessions, signal, progress }) {
     const { hosts } = await selectFleet(fleetRequest(input));
-    return runOnHosts({
+    // Audit first: a strict audit log that cannot record the command refuses it (AUDIT_REJECTED).
+    const report = await sessions.beforeFleetInput({ tool: "run_on_hosts", target: hosts.map((h) => h.name).join(","), cmd: input.command });
+    const result = await runOnHosts({
       hosts,
       command: input.command,
       timeoutMs: Math.round((input.timeout ?? 60) * 1000),
@@ -67,6 +69,8 @@ export const runOnHostsTool = defineTool({
       signal,
       progress,
     });
+    report(runOutcome(result));
+    return result;
   },
 });
 

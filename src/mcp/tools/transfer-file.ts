@@ -62,7 +62,9 @@ export const transferFileTool = defineTool({
       const [, user = "", hostname = "", port = "22"] = m;
       hosts = [{ name: session.target, hostname, port: Number(port), user, groups: [], connect: { host: hostname, user, port: Number(port) } }];
     } else hosts = (await selectFleet(input.host !== undefined ? { hosts: [input.host] } : fleetRequest(input))).hosts;
-    return transferFile({
+    const what = input.direction === "upload" ? `upload ${input.local_path} -> ${input.remote_path}` : `download ${input.remote_path} -> ${input.local_path}`;
+    const report = await sessions.beforeFleetInput({ tool: "transfer_file", target: hosts.map((h) => h.name).join(","), cmd: input.mode === undefined ? what : `${what} mode ${input.mode.toString(8)}` });
+    const result = await transferFile({
       direction: input.direction,
       localPath: input.local_path,
       remotePath: input.remote_path,
@@ -73,5 +75,7 @@ export const transferFileTool = defineTool({
       signal,
       progress,
     });
+    report(`${result.summary.ok} of ${result.summary.hosts} ok, ${result.summary.bytes} bytes${result.results.filter((r) => !r.ok).map((r) => `; ${r.host}: ${r.code}`).join("")}`);
+    return result;
   },
 });
