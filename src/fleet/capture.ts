@@ -13,10 +13,11 @@ export const TAIL_BYTES = RESULT_BUDGET_BYTES - HEAD_BYTES;
 
 export class BoundedCapture {
   readonly #hash: Hash = createHash("sha256");
-  #head = new Uint8Array(HEAD_BYTES);
+  // Allocated on first use: most hosts print a line or two, and a fleet may be thousands of hosts.
+  #head = new Uint8Array(0);
   #headLength = 0;
   // The tail is a ring of the last TAIL_BYTES bytes after the head.
-  #tail = new Uint8Array(TAIL_BYTES);
+  #tail = new Uint8Array(0);
   #tailStart = 0;
   #tailLength = 0;
   bytes = 0;
@@ -27,11 +28,17 @@ export class BoundedCapture {
     let data = chunk;
     if (this.#headLength < HEAD_BYTES) {
       const take = Math.min(HEAD_BYTES - this.#headLength, data.length);
+      if (this.#head.length < this.#headLength + take) {
+        const grown = new Uint8Array(Math.min(HEAD_BYTES, Math.max(256, (this.#headLength + take) * 2)));
+        grown.set(this.#head.subarray(0, this.#headLength));
+        this.#head = grown;
+      }
       this.#head.set(data.subarray(0, take), this.#headLength);
       this.#headLength += take;
       data = data.subarray(take);
     }
     if (data.length === 0) return;
+    if (this.#tail.length === 0) this.#tail = new Uint8Array(TAIL_BYTES);
     if (data.length >= TAIL_BYTES) {
       this.#tail.set(data.subarray(data.length - TAIL_BYTES));
       this.#tailStart = 0;
