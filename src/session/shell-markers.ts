@@ -78,8 +78,6 @@ export class ShellState {
   prompts = 0;
   commandEnds = 0;
   commandRunning = false;
-  /** Cursor just after the last C marker: where the running (or last) command's own output starts. */
-  commandStart = -1;
   /** The last C cursors (a send of several command lines starts its output at its first). */
   #starts: number[] = [];
   lastExitCode: number | undefined;
@@ -120,7 +118,6 @@ export class ShellState {
       case "C":
         this.phase = "command";
         this.commandRunning = true;
-        this.commandStart = marker.cursor;
         if (this.#starts.push(marker.cursor) > MAX_STARTS) this.#starts.shift();
         break;
       case "D":
