@@ -8,7 +8,7 @@ import { type ByteStream, DaemonClient } from "../src/daemon-client/client.ts";
 import { clientHello, encodeFrame, FrameDecoder } from "../src/daemon/protocol.ts";
 import { PtyError } from "../src/errors.ts";
 import { cleanupDaemons, daemonPid, runtimeDir, server, until } from "./harness/daemon.ts";
-import { plainBash } from "./harness/mcp.ts";
+import { binary, plainBash } from "./harness/mcp.ts";
 
 afterEach(cleanupDaemons);
 
@@ -73,6 +73,32 @@ describe("daemon against hostile clients", () => {
     const open = conns.filter((c) => !c.closed()).length;
     expect({ atMostCap: open <= cap - 1, refused: conns.length - open >= 21 }).toEqual({ atMostCap: true, refused: true });
   }, 60_000);
+
+  test("a daemon with 256 fds and 300 connections that said hello: it keeps at most 64 of them, and creating a session still works", async () => {
+    const rt = runtimeDir();
+    const socketPath = join(rt, "pty-mcp", "daemon.sock");
+    // The daemon started by hand under a 256-fd limit; the server finds it on the socket.
+    const daemon = Bun.spawn(["prlimit", "--nofile=256:256", "--", binary, "daemon", "--foreground", "--socket", socketPath], { stdout: "pipe", stderr: "ignore", env: { ...process.env, XDG_RUNTIME_DIR: rt } });
+    const reader = daemon.stdout.getReader();
+    await reader.read();
+    reader.releaseLock();
+    try {
+      const h = await server(rt);
+      await h.call("create_local_session", { ...plainBash, persistent: true });
+      const conns: { socket: Socket; closed: () => boolean }[] = [];
+      for (let i = 0; i < 300; i++) {
+        const c = await connect(socketPath);
+        c.socket.write(encodeFrame(clientHello(`flood ${i}`)));
+        conns.push(c);
+      }
+      const created = [];
+      for (let i = 0; i < 5; i++) created.push((await h.call<Json>("create_local_session", { ...plainBash, persistent: true })).is_alive);
+      const open = conns.filter((c) => !c.closed()).length;
+      expect({ created, keptAtMost64: open <= 63 }).toEqual({ created: [true, true, true, true, true], keptAtMost64: true });
+    } finally {
+      daemon.kill("SIGKILL");
+    }
+  }, 90_000);
 
   test("20 partial 8 MiB frames: the partial-frame budget closes connections, RSS stays bounded, sessions keep working", async () => {
     const { socketPath, pid, h } = await daemonWithSession();
