@@ -21,7 +21,7 @@ const mutedSockets: Socket[] = [];
 
 type Run = {
   summary: { hosts: number; ok: number; failed: number; unreachable: number; elapsed_ms: number; cancelled?: number };
-  groups: { hosts: string[]; exit_code: number | null; output: string; timed_out?: boolean; output_bytes: number }[];
+  groups: { hosts: string[]; exit_code: number | null; output: string; timed_out?: boolean; output_bytes: number; output_shortened?: true }[];
   failures: { host: string; code: string; message: string; fingerprint?: string }[];
   cancelled?: string[];
 };
@@ -192,6 +192,18 @@ describe.skipIf(!sshdAvailable)("run_on_hosts", () => {
     const pty = await h.call<Run>("run_on_hosts", { hosts: ["h01"], command: "test -t 0 && echo on a tty", pty: true });
     const plain = await h.call<Run>("run_on_hosts", { hosts: ["h01"], command: "test -t 0 && echo on a tty" });
     expect([pty.groups, plain.groups]).toEqual([[{ hosts: ["h01"], exit_code: 0, output: "on a tty\n", output_bytes: 10 }], [{ hosts: ["h01"], exit_code: 1, output: "", output_bytes: 0 }]]);
+  });
+
+  test("run_on_hosts: past 96 KiB of output in all, the remaining groups keep only their start and say how to see them", async () => {
+    const hosts = names.slice(0, 10);
+    const result = await h.call<Run>("run_on_hosts", { hosts, command: "yes $FLEET_HOST | head -c 20000" });
+    const full = result.groups.filter((g) => g.output_shortened === undefined);
+    const short = result.groups.filter((g) => g.output_shortened === true);
+    const total = result.groups.reduce((n, g) => n + Buffer.byteLength(g.output), 0);
+    expect({ groups: result.groups.length, full: full.length, short: short.length, under: total <= 96 * 1024 + 10 * 400, bytes: [...new Set(result.groups.map((g) => g.output_bytes))] }).toEqual({ groups: 10, full: 5, short: 5, under: true, bytes: [20000] });
+    const last = short.at(-1) as Run["groups"][number];
+    const host = last.hosts[0] as string;
+    expect(last.output).toBe(`${`${host}\n`.repeat(256 / 4).slice(0, 256)}\n[… output shortened: this result is at its size budget; run_on_hosts {hosts: ["${host}"]} shows this group's output]`);
   });
 
   test("run_on_hosts: bad input is INVALID_ARGUMENT", async () => {

@@ -30,7 +30,17 @@ export interface RunGroup {
   signal?: string;
   timed_out?: boolean;
   output_bytes: number;
+  /** Set when this group's output was cut to its start because the result reached its size budget. */
+  output_shortened?: true;
 }
+
+/**
+ * All groups' output together (SPEC §11: a result the client cannot show is worse than a short
+ * one; Claude Code moves results over ~25 000 tokens out of the model's view). Groups are filled
+ * biggest first; past the budget a group keeps the start of its output and says how to see it.
+ */
+export const RESULT_OUTPUT_BUDGET = 96 * 1024;
+const SHORTENED_BYTES = 256;
 
 export type RunFailure = HostFailure;
 
@@ -91,6 +101,24 @@ export async function runOnHosts(request: RunRequest): Promise<RunResult> {
     }
   });
   const groups = [...byKey.values()].sort((a, b) => b.group.hosts.length - a.group.hosts.length || a.first - b.first).map((g) => g.group);
+  let budget = RESULT_OUTPUT_BUDGET;
+  for (const g of groups) {
+    const size = Buffer.byteLength(g.output);
+    if (size <= budget) {
+      budget -= size;
+      continue;
+    }
+    let start = "";
+    let startBytes = 0;
+    for (const ch of g.output) {
+      startBytes += Buffer.byteLength(ch);
+      if (startBytes > SHORTENED_BYTES) break;
+      start += ch;
+    }
+    g.output = `${start}\n[… output shortened: this result is at its size budget; run_on_hosts {hosts: ${JSON.stringify(g.hosts.slice(0, 1))}} shows this group's output]`;
+    g.output_shortened = true;
+    budget = 0;
+  }
   const ok = [...outcomes.values()].filter((o) => o.exitCode === 0 && !o.timedOut).length;
   const result: RunResult = {
     summary: { hosts: total, ok, failed: outcomes.size - ok, unreachable: failures.size, elapsed_ms: Math.round(performance.now() - started) },

@@ -50,6 +50,7 @@ export const runOnHostsTool = defineTool({
         signal: z.string().optional(),
         timed_out: z.boolean().optional(),
         output_bytes: z.number().describe("Bytes of output each host of the group produced."),
+        output_shortened: z.literal(true).optional().describe("The whole result reached its size budget (96 KiB of output): only the start of this group's output is here; rerun on one of its hosts to see it."),
       }),
     ),
     failures: z.array(z.object({ host: z.string(), code: z.string(), message: z.string(), fingerprint: z.string().optional() })),
