@@ -13,7 +13,7 @@ beforeAll(async () => {
   // The user's own rc: an alias, a prompt of their own and a PROMPT_COMMAND that must keep working.
   writeFileSync(
     join(home, ".bashrc"),
-    `alias hello='echo hello-from-alias'\nPS1='myprompt> '\nPROMPT_COMMAND='__user_pc=ran'\nHISTFILE=${join(home, ".bash_history")}\n`,
+    `[ -n "$SLOW_RC" ] && sleep 0.5\nalias hello='echo hello-from-alias'\nPS1='myprompt> '\nPROMPT_COMMAND='__user_pc=ran'\nHISTFILE=${join(home, ".bash_history")}\n`,
   );
   writeFileSync(join(home, ".zshrc"), "PS1='zsh%% '\nalias zhello='echo zsh-alias'\n");
   h = await McpHarness.start({ env: { HOME: home } });
@@ -49,6 +49,14 @@ describe("shell integration (bash)", () => {
     const state = await h.call<R>("get_session_state", { session_id: id });
     expect(state).toMatchObject({ shell_integration: true, last_exit_code: 127, state: "at_prompt", shell: "bash" });
     await h.call("close_session", { session_id: id });
+  });
+
+  test("send_input right after create (a slow rc file still running) waits for the first hooked prompt: exact, exit code, no prompt or echo in the output", async () => {
+    const s = await h.call<{ session_id: string }>("create_local_session", { command: "bash", env: { SLOW_RC: "1" } });
+    const r = await h.call<R>("send_input", { session_id: s.session_id, input: "echo hello-$((6*7))" });
+    expect(r).toMatchObject({ output: "hello-42\nmyprompt> ", exit_code: 0, is_complete: true, completion: "exact", state: "at_prompt" });
+    expect(await h.call<R>("send_input", { session_id: s.session_id, input: "false" })).toMatchObject({ output: "myprompt> ", exit_code: 1, completion: "exact" });
+    await h.call("close_session", { session_id: s.session_id });
   });
 
   test("input of several lines is exact: two commands, a heredoc, a `\\` continuation", async () => {

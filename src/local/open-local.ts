@@ -78,6 +78,8 @@ export async function openLocalSession(registry: SessionRegistry, options: OpenL
     autoPager: options.autoPager,
     persistent: options.persistent,
   });
+  // The shell was started with the hook: its first prompt will carry the marks.
+  if (hooked && !session.shell.active) session.shell.pending = true;
   if (options.shellIntegration !== false) {
     session.shell.off = hooked
       ? "off: no prompt with the hook's marks drawn yet (the shell's rc files may replace the hook)"

@@ -44,6 +44,8 @@ const PROMPT_QUIET_MS = 20;
  * read by a program rather than the shell, a construct the count took for two): quiet this long ends it.
  */
 const STRAGGLER_QUIET_MS = 250;
+/** Longest wait, before typing, for a hooked shell's first prompt (a slow rc file: nvm, conda). */
+const FIRST_PROMPT_WAIT_MS = 5000;
 /** Raw keystrokes: output idle this long counts as settled. */
 const RAW_SETTLE_MS = 250;
 
@@ -69,6 +71,9 @@ export async function sendInput(host: CompletionHost, options: SendInputOptions)
   let text = options.input;
   if (!raw) text = text.replace(/\r?\n$/, "").replace(/\r?\n/g, host.lineEnding) + host.lineEnding;
   if (options.waitFor !== undefined) compilePatterns(options.waitFor); // a bad pattern fails before anything is typed
+  // Sent right after create, before the hooked shell drew its first prompt: wait for that prompt,
+  // or the first command would be heuristic and its result would hold the prompt and the echo.
+  if (!raw && host.shell.pending && !host.shell.active) await awaitFirstHookedPrompt(host, Math.min(options.timeoutMs, FIRST_PROMPT_WAIT_MS), options.signal);
   const start = host.buffer.end;
   const autoPager = host.autoPager;
   if (options.autoPager) host.autoPager = true;
@@ -118,6 +123,19 @@ export async function sendInput(host: CompletionHost, options: SendInputOptions)
     return result;
   } finally {
     host.autoPager = autoPager;
+  }
+}
+
+/** Until the hooked shell sits at its first prompt, it ends, the call is cancelled or `timeoutMs` passed (then it stops waiting for good). */
+async function awaitFirstHookedPrompt(host: CompletionHost, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (host.shell.pending && !host.shell.atPrompt && host.isAlive && !signal?.aborted) {
+    const now = performance.now();
+    if (now >= deadline) {
+      host.shell.pending = false; // the rc files replaced the hook: later sends do not wait again
+      return;
+    }
+    await host.changed(deadline - now, signal);
   }
 }
 

@@ -87,6 +87,12 @@ export class ShellState {
    * the hook gate, or the shell itself (an "off" mark). Undefined: no hook was asked for.
    */
   off: string | undefined;
+  /**
+   * A hook was installed with the program (a local shell started with our rc) and its first hooked
+   * prompt has not been drawn yet: send_input waits for it (briefly) so that the first command is exact.
+   * Cleared by the first B or "off" mark, or by send_input when the wait ran out.
+   */
+  pending = false;
 
   /** A new shell on the same session (reconnect_session): not hooked until its first B marker; the counters go on. */
   restart(): void {
@@ -112,6 +118,7 @@ export class ShellState {
     switch (marker.kind) {
       case "B":
         this.active = true;
+        this.pending = false;
         this.phase = "prompt";
         this.prompts++;
         break;
@@ -132,6 +139,7 @@ export class ShellState {
       case "A":
         break;
       case "off":
+        this.pending = false;
         this.off = `off: ${marker.reason || "the shell could not take the hook"}`;
         break;
     }
