@@ -9,13 +9,14 @@ export function median(values: number[]): number {
 }
 
 /** M1: median ms of `rounds` send_input `echo mN` calls, each checked for exactly its output and the prompt. */
-export async function echoRoundTrip(h: McpHarness, sessionId: string, rounds: number): Promise<number> {
+export async function echoRoundTrip(h: McpHarness, sessionId: string, rounds: number, completion?: "exact" | "heuristic"): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const t = performance.now();
-    const r = await h.call<{ output: string }>("send_input", { session_id: sessionId, input: `echo m${i}` });
+    const r = await h.call<{ output: string; completion: string }>("send_input", { session_id: sessionId, input: `echo m${i}` });
     times.push(performance.now() - t);
     if (r.output !== `m${i}\n$ `) throw new Error(`M1: unexpected output ${JSON.stringify(r.output)}`);
+    if (completion && r.completion !== completion) throw new Error(`M1: completion ${r.completion}, expected ${completion}`);
   }
   return median(times);
 }

@@ -1,36 +1,42 @@
-// npm run bench — pty-mcp measured against the raw Bun PTY in the same run (machines are noisy:
-// compare ratios, not absolute figures). BENCH_QUICK=1 shortens M3 and M4.
-//   M1 round trip of `echo` at a bash prompt (send_input vs raw PTY write → prompt back)
-//   M2 latency from a marker printed to wait_for returning (vs the raw PTY's data callback)
-//   M3 CPU seconds of the server during a wait that never matches (vs an idle raw PTY holder)
-//   M4 seconds and peak RSS growth for 100 MB of output (vs the raw PTY draining it)
-//   M5 cold start of dist/pty-mcp to the initialize result (2025-11-25) and to the
-//      server/discover result (2026-07-28) (vs a minimal compiled Bun binary)
+// npm run bench [-- --quick] — pty-mcp against the native floor (Python's pty + select(), bench/floor.py)
+// and the raw Bun PTY, all in the same run (machines are noisy: compare ratios, not absolute figures).
+// --quick (or BENCH_QUICK=1): fewer rounds, a 20 MB flood and 5 s idle waits (the output says so).
+//   M1 `echo` round trip at a bash prompt, one send_input (exact with shell integration; heuristic without)
+//   M2 latency from a marker printed (stamped by the program's clock) to wait_for returning
+//   M3 CPU seconds of the server during a wait that never matches, alone and beside 50 idle sessions
+//   M4 seconds for a flood of output under a wait (ratio: floor's time / ours) and peak RSS growth
+//   M5 spawn of dist/pty-mcp → initialize result (2025-11-25), → server/discover (2026-07-28),
+//      → tools/list result, and `--version`; floors: a bare SDK v2 serveStdio server (bench/bare-server.ts)
+//      and a minimal compiled Bun binary, built with the same flags
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { compile, compileFlags } from "../scripts/build.ts";
 import { binary, McpHarness } from "../test/harness/mcp.ts";
 import { echoRoundTrip, markerLatency, median } from "./round-trip.ts";
 
-const quick = process.env.BENCH_QUICK === "1";
+const quick = process.argv.includes("--quick") || process.env.BENCH_QUICK === "1";
+const only = new Set(process.argv.filter((a) => /^M[1-5]$/.test(a))); // e.g. `bun bench/run.ts M1 M5`
+const runs = (m: string) => only.size === 0 || only.has(m);
 const bash = ["bash", "--norc", "--noprofile"];
 const env = { ...process.env, PS1: "$ ", PROMPT_COMMAND: "", TERM: "xterm-256color" } as Record<string, string>;
 const floodBytes = quick ? 20_000_000 : 100_000_000;
 const idleSeconds = quick ? 5 : 20;
+const rounds = quick ? 30 : 60;
+const idleSessions = 50;
 
 /** A raw Bun PTY running bash, with a promise for "this text appeared". */
 function rawPty() {
   let text = "";
   let waiter: { needle: string; resolve: () => void } | undefined;
-  let bytes = 0;
+  const decoder = new TextDecoder();
   const proc = Bun.spawn(bash, {
     env,
     terminal: {
       cols: 120,
       rows: 40,
       data(_t, chunk) {
-        bytes += chunk.length;
-        text = (text + new TextDecoder().decode(chunk).replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, "")).slice(-4096);
+        text = (text + decoder.decode(chunk).replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, "")).slice(-4096);
         if (waiter && text.includes(waiter.needle)) {
           const w = waiter;
           waiter = undefined;
@@ -41,10 +47,6 @@ function rawPty() {
     },
   });
   return {
-    proc,
-    get bytes() {
-      return bytes;
-    },
     until(needle: string): Promise<void> {
       return new Promise((resolve) => {
         if (text.includes(needle)) {
@@ -65,112 +67,149 @@ function rawPty() {
 
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (100/s on Linux)
-  return ticks / 100;
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, clock ticks (100/s on Linux)
 }
 
 function rssKb(pid: number, field: "VmRSS" | "VmHWM"): number {
   return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
 }
 
-const results: Record<string, unknown> = {};
-const line = (name: string, ours: string, base: string, ratio: string) => console.log(`${name.padEnd(44)} ${ours.padStart(14)} ${base.padStart(14)} ${ratio.padStart(9)}`);
-console.log(`pty-mcp bench (${quick ? "quick" : "full"}), ${new Date().toISOString()}`);
-line("measure", "pty-mcp", "raw Bun PTY", "ratio");
-
-// ---- M1 ---------------------------------------------------------------------------------
-{
-  const raw = rawPty();
-  await raw.until("$ ");
-  const rawTimes: number[] = [];
-  for (let i = 0; i < 30; i++) {
-    const t = performance.now();
-    raw.write(`echo r${i}\r`);
-    await raw.until(`r${i}\r\n$ `);
-    rawTimes.push(performance.now() - t);
-  }
-  raw.close();
-  const h = await McpHarness.start();
-  for (const integration of [true, false]) {
-    const s = await h.call<{ session_id: string }>("create_local_session", { command: "bash --norc --noprofile", env: { PS1: "$ " }, shell_integration: integration });
-    await h.call("read_output", { session_id: s.session_id, wait_for: "^\\$ $", timeout: 10 });
-    const ours = await echoRoundTrip(h, s.session_id, 30);
-    const base = median(rawTimes);
-    results[`M1_${integration ? "exact" : "heuristic"}_ms`] = ours;
-    line(`M1 echo round trip (${integration ? "shell integration" : "prompt heuristic"})`, `${ours.toFixed(2)} ms`, `${base.toFixed(2)} ms`, `${(ours / base).toFixed(1)}x`);
-  }
-  results.M1_raw_ms = median(rawTimes);
-
-  // ---- M2 -------------------------------------------------------------------------------
-  const s = await h.call<{ session_id: string }>("create_local_session", { command: "bash --norc --noprofile", env: { PS1: "$ " } });
-  await h.call("read_output", { session_id: s.session_id, wait_for: "^\\$ $", timeout: 10 });
-  // The program stamps the marker with its own clock just before printing it.
-  const latency = await markerLatency(h, s.session_id, 15);
-  const rawLat: number[] = [];
-  // Raw floor: a one-shot program printing its stamp, read by a raw PTY data callback.
-  for (let i = 0; i < 15; i++) {
-    const t = await new Promise<number>((resolve) => {
-      let buf = "";
-      Bun.spawn(["bash", "-c", "sleep 0.05; echo STAMP $(date +%s%N)"], {
-        terminal: {
-          data(_t, chunk) {
-            buf += new TextDecoder().decode(chunk);
-            const m = /STAMP (\d+)\r\n/.exec(buf);
-            if (m) resolve(((performance.timeOrigin + performance.now()) * 1e6 - Number(m[1])) / 1e6);
-          },
-        },
-      });
-    });
-    rawLat.push(t);
-  }
-  results.M2_ms = latency;
-  results.M2_raw_ms = median(rawLat);
-  line("M2 marker printed → wait_for returns", `${latency.toFixed(2)} ms`, `${median(rawLat).toFixed(2)} ms`, `${(latency / median(rawLat)).toFixed(1)}x`);
-
-  // ---- M3 -------------------------------------------------------------------------------
-  const pid = h.transport.pid!;
-  const before = cpuSeconds(pid);
-  await h.call("read_output", { session_id: s.session_id, wait_for: "never-printed", timeout: idleSeconds });
-  const cpu = cpuSeconds(pid) - before;
-  const idle = rawPty();
-  const idlePid = process.pid;
-  const rawBefore = cpuSeconds(idlePid);
-  await Bun.sleep(idleSeconds * 1000);
-  const rawCpu = cpuSeconds(idlePid) - rawBefore;
-  idle.close();
-  results.M3_cpu_s = cpu;
-  results.M3_raw_cpu_s = rawCpu;
-  line(`M3 CPU during a ${idleSeconds} s wait`, `${cpu.toFixed(2)} CPU-s`, `${rawCpu.toFixed(2)} CPU-s`, "-");
-
-  // ---- M4 -------------------------------------------------------------------------------
-  const rssBefore = rssKb(pid, "VmRSS");
-  const flood = `head -c ${floodBytes} /dev/zero | tr '\\0' x | fold -w 99; echo; echo FLOOD_DONE`;
-  let t = performance.now();
-  const fr = await h.call<{ matched: boolean }>("send_input", { session_id: s.session_id, input: flood, wait_for: "^FLOOD_DONE$", wait_for_timeout: 600 });
-  const oursS = (performance.now() - t) / 1000;
-  if (!fr.matched) throw new Error("M4: flood did not finish");
-  const peakGrowthMb = (rssKb(pid, "VmHWM") - rssBefore) / 1024;
-  const raw4 = rawPty();
-  await raw4.until("$ ");
-  t = performance.now();
-  raw4.write(`${flood}\r`);
-  await raw4.until("\r\nFLOOD_DONE\r\n");
-  const rawS = (performance.now() - t) / 1000;
-  raw4.close();
-  const mb = floodBytes / 1e6;
-  results.M4_MBps = mb / oursS;
-  results.M4_raw_MBps = mb / rawS;
-  results.M4_rss_growth_MB = peakGrowthMb;
-  line(`M4 ${mb} MB flood throughput`, `${(mb / oursS).toFixed(1)} MB/s`, `${(mb / rawS).toFixed(1)} MB/s`, `${(rawS / oursS).toFixed(2)}x`);
-  line("M4 server peak RSS growth", `${peakGrowthMb.toFixed(1)} MB`, "-", "-");
-  await h.close();
+const results: Record<string, number> = {};
+const fmt = (v: number | undefined, unit: string, digits = 2) => (v === undefined ? "-" : `${v.toFixed(digits)} ${unit}`);
+const header = () => console.log(`${"measure".padEnd(46)} ${"floor".padStart(12)} ${"raw Bun PTY".padStart(12)} ${"pty-mcp".padStart(12)} ${"ratio".padStart(8)}  goal`);
+/** One row; ratio = ours / floor (or floor / ours for throughput: `higherIsBetter`). */
+function line(name: string, floor: number | undefined, raw: number | undefined, ours: number, unit: string, goal: string, higherIsBetter = false, digits = 2) {
+  const ratio = floor === undefined || floor === 0 ? "-" : `${(higherIsBetter ? floor / ours : ours / floor).toFixed(2)}x`;
+  console.log(`${name.padEnd(46)} ${fmt(floor, unit, digits).padStart(12)} ${fmt(raw, unit, digits).padStart(12)} ${fmt(ours, unit, digits).padStart(12)} ${ratio.padStart(8)}  ${goal}`);
 }
 
-// ---- M5 ---------------------------------------------------------------------------------
-{
-  const init = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "bench", version: "0" } } }) + "\n";
+console.log(`pty-mcp bench (${quick ? `QUICK: ${rounds} rounds, ${floodBytes / 1e6} MB flood, ${idleSeconds} s idle waits` : `full: ${rounds} rounds, ${floodBytes / 1e6} MB flood, ${idleSeconds} s idle waits`}), ${new Date().toISOString()}, load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+
+// ---- the native floor (one Python process, before anything else runs) -------------------
+const floor = (() => {
+  if (!runs("M1") && !runs("M2") && !runs("M3") && !runs("M4")) return undefined;
+  const p = Bun.spawnSync(["python3", join(import.meta.dir, "floor.py"), String(rounds), String(floodBytes), String(idleSeconds)], { env, stderr: "pipe" });
+  if (p.exitCode !== 0) throw new Error(`bench/floor.py failed: ${p.stderr.toString()}`);
+  return JSON.parse(p.stdout.toString()) as { M1_ms: number; M2_ms: number; M3_cpu_s: number; M4_s: number };
+})();
+header();
+
+if (floor) {
+  // ---- raw Bun PTY: M1, M2, M3, M4 --------------------------------------------------------
+  const raw: { M1?: number; M2?: number; M3?: number; M4?: number } = {};
+  const r = rawPty();
+  await r.until("$ ");
+  const times: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const t = performance.now();
+    r.write(`echo r${i}\r`);
+    await r.until(`r${i}\r\n$ `);
+    times.push(performance.now() - t);
+  }
+  raw.M1 = median(times);
+  const lat: number[] = [];
+  for (let i = 0; i < rounds / 2; i++) {
+    lat.push(
+      await new Promise<number>((resolve) => {
+        let buf = "";
+        Bun.spawn(["bash", "-c", "sleep 0.05; echo STAMP $(date +%s%N)"], {
+          terminal: {
+            data(_t, chunk) {
+              buf += new TextDecoder().decode(chunk);
+              const m = /STAMP (\d+)\r\n/.exec(buf);
+              if (m) resolve(((performance.timeOrigin + performance.now()) * 1e6 - Number(m[1])) / 1e6);
+            },
+          },
+        });
+      }),
+    );
+  }
+  raw.M2 = median(lat);
+  if (runs("M3")) {
+    const before = cpuSeconds(process.pid);
+    await Bun.sleep(idleSeconds * 1000);
+    raw.M3 = cpuSeconds(process.pid) - before;
+  }
+  if (runs("M4")) {
+    const t = performance.now();
+    r.write(`head -c ${floodBytes} /dev/zero | tr '\\0' x | fold -w 99; echo; echo FLOOD_DONE\r`);
+    await r.until("\r\nFLOOD_DONE\r\n");
+    raw.M4 = (performance.now() - t) / 1000;
+  }
+  r.close();
+
+  // ---- pty-mcp ----------------------------------------------------------------------------
+  const h = await McpHarness.start();
+  const pid = h.transport.pid!;
+  const open = async (integration: boolean) => {
+    const s = await h.call<{ session_id: string }>("create_local_session", { command: "bash --norc --noprofile", env: { PS1: "$ " }, shell_integration: integration });
+    await h.call("read_output", { session_id: s.session_id, wait_for: "^\\$ $", timeout: 10 });
+    return s.session_id;
+  };
+  if (runs("M1")) {
+    const mcp: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const t = performance.now();
+      await h.call("list_sessions", {});
+      mcp.push(performance.now() - t);
+    }
+    results.M1_mcp_round_trip_ms = median(mcp);
+    line("M1 … of it: one MCP round trip (list_sessions)", undefined, undefined, median(mcp), "ms", "-");
+    for (const integration of [true, false]) {
+      const id = await open(integration);
+      const ours = await echoRoundTrip(h, id, rounds, integration ? "exact" : "heuristic");
+      results[`M1_${integration ? "exact" : "heuristic"}_ms`] = ours;
+      line(`M1 echo round trip (${integration ? "exact" : "heuristic"})`, floor.M1_ms, raw.M1, ours, "ms", integration ? "≤ 2 ms, exact" : "≤ 25 ms");
+      await h.call("close_session", { session_id: id });
+    }
+  }
+  const id = await open(true);
+  if (runs("M2")) {
+    const ours = await markerLatency(h, id, rounds / 2);
+    results.M2_ms = ours;
+    line("M2 marker printed → wait_for returns", floor.M2_ms, raw.M2, ours, "ms", "≤ 1.5 ms, ≤ 3.5x");
+  }
+  if (runs("M3")) {
+    let before = cpuSeconds(pid);
+    await h.call("read_output", { session_id: id, wait_for: "never-printed", timeout: idleSeconds });
+    const one = cpuSeconds(pid) - before;
+    const idle: string[] = [];
+    for (let i = 0; i < idleSessions; i++) idle.push(await open(true));
+    await Bun.sleep(1000); // their start-up output settles
+    before = cpuSeconds(pid);
+    await h.call("read_output", { session_id: id, wait_for: "never-printed", timeout: idleSeconds });
+    const many = cpuSeconds(pid) - before;
+    for (const s of idle) await h.call("close_session", { session_id: s });
+    results.M3_cpu_s = one;
+    results.M3_50_cpu_s = many;
+    const per20 = (v: number) => (v * 20) / idleSeconds;
+    line(`M3 server CPU, ${idleSeconds} s wait (per 20 s)`, per20(floor.M3_cpu_s), raw.M3 === undefined ? undefined : per20(raw.M3), per20(one), "CPU-s", "≤ 0.02 CPU-s");
+    line(`M3 … beside ${idleSessions} idle sessions (per 20 s)`, per20(floor.M3_cpu_s), undefined, per20(many), "CPU-s", "≤ 0.02 CPU-s");
+  }
+  if (runs("M4")) {
+    const rssBefore = rssKb(pid, "VmRSS");
+    const t = performance.now();
+    const fr = await h.call<{ matched: boolean }>("send_input", { session_id: id, input: `head -c ${floodBytes} /dev/zero | tr '\\0' x | fold -w 99; echo; echo FLOOD_DONE`, wait_for: "^FLOOD_DONE$", wait_for_timeout: 600 });
+    const ours = (performance.now() - t) / 1000;
+    if (!fr.matched) throw new Error("M4: flood did not finish");
+    const growth = (rssKb(pid, "VmHWM") - rssBefore) / 1024;
+    results.M4_s = ours;
+    results.M4_rss_growth_MB = growth;
+    line(`M4 ${floodBytes / 1e6} MB flood under a wait (speed vs floor)`, floor.M4_s, raw.M4, ours, "s", "≥ 0.95x", true);
+    line("M4 server peak RSS growth", undefined, undefined, growth, "MB", "≤ 100 MB", false, 1);
+  }
+  await h.close();
+  Object.assign(results, Object.fromEntries(Object.entries(floor).map(([k, v]) => [`floor_${k}`, v])), Object.fromEntries(Object.entries(raw).map(([k, v]) => [`raw_${k}`, v])));
+}
+
+// ---- M5 -----------------------------------------------------------------------------------
+if (runs("M5")) {
+  const msg = (id: number, method: string, params: unknown) => `${JSON.stringify({ jsonrpc: "2.0", id, method, params })}\n`;
+  const init = msg(1, "initialize", { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "bench", version: "0" } });
   const envelope = { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientInfo": { name: "bench", version: "0" }, "io.modelcontextprotocol/clientCapabilities": {} };
-  const discover = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "server/discover", params: { _meta: envelope } }) + "\n";
+  const discover = msg(1, "server/discover", { _meta: envelope });
+  const list = init + `${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n` + msg(2, "tools/list", {});
+  /** ms from spawn to `until` on stdout (all input written at once). */
   const startOnce = async (cmd: string[], input: string, until: string): Promise<number> => {
     const t = performance.now();
     const proc = Bun.spawn(cmd, { stdin: "pipe", stdout: "pipe", stderr: "ignore" });
@@ -187,29 +226,35 @@ line("measure", "pty-mcp", "raw Bun PTY", "ratio");
     const ms = performance.now() - t;
     proc.kill();
     await proc.exited;
+    if (!text.includes(until)) throw new Error(`M5: ${cmd.join(" ")} ended without ${until}`);
     return ms;
   };
-  const dir = mkdtempSync(join(tmpdir(), "pty-mcp-bench-"));
-  mkdirSync(dir, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), `pty-mcp-bench-${process.pid}-`));
   writeFileSync(join(dir, "hello.ts"), `process.stdin.once("data", () => { process.stdout.write('{"result":{}}\\n'); process.exit(0); });\n`);
-  const build = Bun.spawnSync([process.execPath, "build", "--compile", "--minify", "--bytecode", "--format=esm", join(dir, "hello.ts"), "--outfile", join(dir, "hello")], { stderr: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`M5 baseline build failed: ${build.stderr.toString()}`);
-  const ours: number[] = [];
-  const ours2026: number[] = [];
-  const base: number[] = [];
-  for (let i = 0; i < 15; i++) {
-    ours.push(await startOnce([binary, "serve"], init, '"result"'));
-    ours2026.push(await startOnce([binary, "serve"], discover, '"result"'));
-    base.push(await startOnce([join(dir, "hello")], init, '"result"'));
+  compile({ entry: join(dir, "hello.ts"), outfile: join(dir, "hello"), flags: compileFlags });
+  compile({ entry: join(import.meta.dir, "bare-server.ts"), outfile: join(dir, "bare"), flags: compileFlags });
+  const m: Record<string, number[]> = { hello: [], bareInit: [], bareList: [], init: [], discover: [], list: [], version: [] };
+  const n = quick ? 15 : 31;
+  for (let i = 0; i < n; i++) {
+    // Interleaved, so load changes hit every column alike.
+    m.hello!.push(await startOnce([join(dir, "hello")], init, '"result"'));
+    m.bareInit!.push(await startOnce([join(dir, "bare")], init, '"id":1'));
+    m.bareList!.push(await startOnce([join(dir, "bare")], list, '"id":2'));
+    m.init!.push(await startOnce([binary, "serve"], init, '"id":1'));
+    m.discover!.push(await startOnce([binary, "serve"], discover, '"id":1'));
+    m.list!.push(await startOnce([binary, "serve"], list, '"id":2'));
+    m.version!.push(await startOnce([binary, "--version"], "", "pty-mcp "));
   }
   rmSync(dir, { recursive: true, force: true });
-  results.M5_ms = median(ours);
-  results.M5_raw_ms = median(base);
-  results.M5_2026_ms = median(ours2026);
-  line("M5 cold start → initialize result", `${median(ours).toFixed(1)} ms`, `${median(base).toFixed(1)} ms`, `${(median(ours) / median(base)).toFixed(1)}x`);
-  line("M5 cold start → server/discover result", `${median(ours2026).toFixed(1)} ms`, `${median(base).toFixed(1)} ms`, `${(median(ours2026) / median(base)).toFixed(1)}x`);
+  const md = (k: string) => median(m[k]!);
+  for (const k of Object.keys(m)) results[`M5_${k}_ms`] = md(k);
+  console.log(`M5 (median of ${n}, interleaved; floor = bare SDK v2 serveStdio server; raw = minimal compiled Bun binary)`);
+  line("M5 spawn → initialize result", md("bareInit"), md("hello"), md("init"), "ms", "-", false, 1);
+  line("M5 spawn → server/discover result", md("bareInit"), md("hello"), md("discover"), "ms", "-", false, 1);
+  line("M5 spawn → tools/list result", md("bareList"), md("hello"), md("list"), "ms", "≤ 50 ms", false, 1);
+  line("M5 spawn → --version printed", undefined, md("hello"), md("version"), "ms", "-", false, 1);
 }
 
 mkdirSync(join(import.meta.dir, "results"), { recursive: true });
-writeFileSync(join(import.meta.dir, "results", `bench-${Date.now()}.json`), JSON.stringify(results, null, 2));
+writeFileSync(join(import.meta.dir, "results", `bench-${Date.now()}.json`), JSON.stringify({ quick, ...results }, null, 2));
 process.exit(0);
