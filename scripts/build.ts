@@ -156,7 +156,26 @@ function parseArgs(argv: readonly string[]): Args {
   return args;
 }
 
-function main(): void {
+/**
+ * Writes src/mcp/tool-list.json, what tools/list shows, from the tools' zod definitions (the server
+ * ships it instead of building JSON Schemas at start-up; test/tool-list.test.ts checks it). Only
+ * rewritten when it changed: commit it with the tool change.
+ */
+export async function writeToolList(): Promise<void> {
+  const [{ tools }, { toolList }] = await Promise.all([import("../src/mcp/tools/index.ts"), import("../src/mcp/tool-list.ts")]);
+  const file = join(root, "src/mcp/tool-list.json");
+  const text = `${JSON.stringify(toolList(tools), null, 1)}\n`;
+  let old = "";
+  try {
+    old = readFileSync(file, "utf8");
+  } catch {}
+  if (old === text) return;
+  writeFileSync(`${file}.tmp-${process.pid}`, text);
+  renameSync(`${file}.tmp-${process.pid}`, file);
+  console.log("src/mcp/tool-list.json regenerated (commit it)");
+}
+
+async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.syncPlugin) {
     const dest = join(root, "plugin/scripts/install.sh");
@@ -165,6 +184,7 @@ function main(): void {
     return;
   }
   mkdirSync(args.outdir, { recursive: true });
+  await writeToolList();
   if (!args.all && args.targets.length === 0) {
     compile({ entry: args.entry, outfile: join(args.outdir, "pty-mcp"), log: true });
     return;
@@ -191,7 +211,7 @@ function main(): void {
 
 if (import.meta.main) {
   try {
-    main();
+    await main();
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error));
     process.exit(1);

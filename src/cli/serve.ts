@@ -1,18 +1,28 @@
 // `pty-mcp serve`: the MCP server on stdio. Exits when stdin ends (the client went away),
 // ending its in-process sessions; persistent sessions live in the daemon and are untouched.
 import { serveStdio, StdioServerTransport, type StdioServerHandle } from "@modelcontextprotocol/server/stdio";
+import type { Tool as McpTool } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import { AuditLog } from "../audit/audit-log.ts";
-import { attachAudit } from "../audit/attach.ts";
+import type { AuditLog } from "../audit/audit-log.ts";
 import { resolveAuditSettings, takeAuditFlags } from "../audit/config.ts";
-import { detachMirrorsAndCloseRest } from "../persistent/local-link.ts";
 import { errorMessage } from "../errors.ts";
 import { createServer } from "../mcp/server.ts";
 import { TaskNotifyingTransport } from "../mcp/task-notifications.ts";
 import { TaskStore } from "../mcp/tasks.ts";
+import type { Tool } from "../mcp/tool.ts";
+import toolList from "../mcp/tool-list.json" with { type: "json" };
 import { heldSecrets } from "../secrets/held-secrets.ts";
-import { tools } from "../mcp/tools/index.ts";
 import { SessionRegistry } from "../session/registry.ts";
+
+// Cold start (README, Benchmark): initialize and tools/list need no tool, so the tools (and what they
+// load: the PTY, SSH, the terminal emulator, fleet…) are imported on the first tools/call, or just
+// after the first tools/list; tools/list is the JSON scripts/build.ts generated from them.
+let loading: Promise<readonly Tool[]> | undefined;
+const loadTools = () => (loading ??= import("../mcp/tools/index.ts").then((m) => m.tools));
+const listed = () => {
+  setTimeout(() => void loadTools(), 1); // after this answer is on its way
+  return toolList as unknown as McpTool[];
+};
 
 export async function main(args: string[]): Promise<number> {
   // zod compiles a fast path for each schema on its first parse; a server process that parses a
@@ -24,6 +34,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     const settings = resolveAuditSettings(takeAuditFlags(args).flags);
     if (settings) {
+      const [{ AuditLog }, { attachAudit }] = await Promise.all([import("../audit/audit-log.ts"), import("../audit/attach.ts")]);
       audit = new AuditLog({ ...settings, redact: (text) => heldSecrets.redactText(text) });
       attachAudit(sessions, audit);
     }
@@ -42,7 +53,7 @@ export async function main(args: string[]): Promise<number> {
       const forced = setTimeout(() => process.exit(code), 5000);
       forced.unref();
       // Persistent sessions are only detached: their work goes on in the daemon.
-      await detachMirrorsAndCloseRest(sessions);
+      await (await import("../persistent/local-link.ts")).detachMirrorsAndCloseRest(sessions);
       await audit?.close();
       await handle?.close().catch(() => undefined);
       return code;
@@ -60,6 +71,6 @@ export async function main(args: string[]): Promise<number> {
   // One task store for the connection (2026-07-28 only), also behind the task notifications on the wire.
   const tasks = new TaskStore();
   const transport = new TaskNotifyingTransport(new StdioServerTransport(), tasks);
-  handle = serveStdio(({ era }) => createServer({ tools, sessions, shutdown: shutdown.signal, era, tasks }), { transport, onerror: () => undefined });
+  handle = serveStdio(({ era }) => createServer({ tools: loadTools, listed, sessions, shutdown: shutdown.signal, era, tasks }), { transport, onerror: () => undefined });
   return done;
 }

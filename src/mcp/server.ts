@@ -9,9 +9,8 @@ import { PtyError } from "../errors.ts";
 import { heldSecrets } from "../secrets/held-secrets.ts";
 import type { SessionRegistry } from "../session/registry.ts";
 import { VERSION } from "../version.ts";
-import { toolJsonSchema } from "./json-schema.ts";
 import { clientSupportsTasks, TASKS_EXTENSION, TaskStore } from "./tasks.ts";
-import { runsAsTask, toolMeta, type Tool } from "./tool.ts";
+import { runsAsTask, type Tool } from "./tool.ts";
 
 const INSTRUCTIONS = `pty-mcp gives you real terminals: local shells and REPLs, SSH, serial consoles.
 Create a session, then send_input (returns when the command's output is complete) and read_output.
@@ -21,9 +20,10 @@ Passwords: send_secret asks the human; you never see the secret.`;
 
 /**
  * One server for one connection. `era` is the generation serveStdio picked: only a 2026-07-28
- * (modern) connection offers the tasks extension.
+ * (modern) connection offers the tasks extension. `tools` loads the tools on the first tools/call;
+ * `listed` is what tools/list shows (built at build time from the same tools: tool-list.ts).
  */
-export function createServer(options: { tools: readonly Tool[]; sessions: SessionRegistry; shutdown: AbortSignal; era?: "modern" | "legacy"; tasks?: TaskStore }): Server {
+export function createServer(options: { tools: () => Promise<readonly Tool[]>; listed: () => McpTool[]; sessions: SessionRegistry; shutdown: AbortSignal; era?: "modern" | "legacy"; tasks?: TaskStore }): Server {
   const modern = options.era === "modern";
   const server = new Server(
     { name: "pty-mcp", title: "pty-mcp", version: VERSION },
@@ -31,24 +31,13 @@ export function createServer(options: { tools: readonly Tool[]; sessions: Sessio
   );
   const tasks = modern ? (options.tasks ?? new TaskStore()) : undefined;
   tasks?.install(server);
-  const byName = new Map(options.tools.map((t) => [t.name, t]));
-  // JSON Schemas are built on the first tools/list, not at start-up (tens of ms for every tool).
-  let listed: ReturnType<typeof listTools> | undefined;
-  const listTools = () => options.tools.map((t) => ({
-    name: t.name,
-    title: t.title,
-    description: t.description,
-    annotations: { title: t.title, ...t.annotations },
-    inputSchema: toolJsonSchema(t.input, "input") as McpTool["inputSchema"],
-    outputSchema: toolJsonSchema(t.output, "output") as McpTool["outputSchema"],
-    ...(t.meta ? { _meta: toolMeta(t.meta) } : {}),
-  }));
-
-  server.setRequestHandler("tools/list", async () => ({ tools: (listed ??= listTools()) }));
+  let byName: Promise<Map<string, Tool>> | undefined;
+  server.setRequestHandler("tools/list", async () => ({ tools: options.listed() }));
 
   server.setRequestHandler("tools/call", async (request, ctx) => {
-    const tool = byName.get(request.params.name);
-    if (!tool) return errorResult(new PtyError("INVALID_ARGUMENT", `Unknown tool "${request.params.name}". Tools: ${[...byName.keys()].join(", ")}.`));
+    const tools = await (byName ??= options.tools().then((all) => new Map(all.map((t) => [t.name, t]))));
+    const tool = tools.get(request.params.name);
+    if (!tool) return errorResult(new PtyError("INVALID_ARGUMENT", `Unknown tool "${request.params.name}". Tools: ${[...tools.keys()].join(", ")}.`));
     const parsed = tool.input.safeParse(request.params.arguments ?? {});
     if (!parsed.success) return errorResult(new PtyError("INVALID_ARGUMENT", describeZodError(parsed.error)));
     const progressToken = ctx.mcpReq._meta?.progressToken;
