@@ -158,8 +158,8 @@ function parseArgs(argv: readonly string[]): Args {
 
 /**
  * Writes src/mcp/tool-list.json, what tools/list shows, from the tools' zod definitions (the server
- * ships it instead of building JSON Schemas at start-up; test/tool-list.test.ts checks it). Only
- * rewritten when it changed: commit it with the tool change.
+ * ships it instead of building JSON Schemas at start-up; test/tool-list.test.ts checks it). A build
+ * output like dist/ (in .gitignore): every build writes it afresh, so it never lags the tools.
  */
 export async function writeToolList(): Promise<void> {
   const [{ tools }, { toolList }] = await Promise.all([import("../src/mcp/tools/index.ts"), import("../src/mcp/tool-list.ts")]);
@@ -172,7 +172,6 @@ export async function writeToolList(): Promise<void> {
   if (old === text) return;
   writeFileSync(`${file}.tmp-${process.pid}`, text);
   renameSync(`${file}.tmp-${process.pid}`, file);
-  console.log("src/mcp/tool-list.json regenerated (commit it)");
 }
 
 async function main(): Promise<void> {

@@ -8,6 +8,7 @@ import { toolList } from "../src/mcp/tool-list.ts";
 import { tools } from "../src/mcp/tools/index.ts";
 import { McpHarness } from "./harness/mcp.ts";
 
+// A build output (not in git): run after scripts/build.ts, as every test run is.
 const generated = JSON.parse(JSON.stringify(toolList(tools)));
 let h: McpHarness;
 

@@ -10,19 +10,27 @@ import { createServer } from "../mcp/server.ts";
 import { TaskNotifyingTransport } from "../mcp/task-notifications.ts";
 import { TaskStore } from "../mcp/tasks.ts";
 import type { Tool } from "../mcp/tool.ts";
-import toolList from "../mcp/tool-list.json" with { type: "json" };
 import { heldSecrets } from "../secrets/held-secrets.ts";
 import { SessionRegistry } from "../session/registry.ts";
 
 // Cold start (README, Benchmark): initialize and tools/list need no tool, so the tools (and what they
 // load: the PTY, SSH, the terminal emulator, fleet…) are imported on the first tools/call, or just
-// after the first tools/list; tools/list is the JSON scripts/build.ts generated from them.
+// after the first tools/list; tools/list is the JSON scripts/build.ts generated from them
+// (src/mcp/tool-list.json, a build output like dist/: not in git, so it never lags the tools).
 let loading: Promise<readonly Tool[]> | undefined;
 const loadTools = () => (loading ??= import("../mcp/tools/index.ts").then((m) => m.tools));
-const listed = () => {
+let shipped: McpTool[] | undefined;
+async function listed(): Promise<McpTool[]> {
   setTimeout(() => void loadTools(), 1); // after this answer is on its way
-  return toolList as unknown as McpTool[];
-};
+  if (shipped) return shipped;
+  try {
+    // A require, not an import: the bundler inlines the file, and a source run without a build still starts.
+    shipped = require("../mcp/tool-list.json") as McpTool[];
+  } catch {
+    shipped = (await import("../mcp/tool-list.ts")).toolList(await loadTools());
+  }
+  return shipped;
+}
 
 export async function main(args: string[]): Promise<number> {
   // zod compiles a fast path for each schema on its first parse; a server process that parses a

@@ -23,7 +23,7 @@ Passwords: send_secret asks the human; you never see the secret.`;
  * (modern) connection offers the tasks extension. `tools` loads the tools on the first tools/call;
  * `listed` is what tools/list shows (built at build time from the same tools: tool-list.ts).
  */
-export function createServer(options: { tools: () => Promise<readonly Tool[]>; listed: () => McpTool[]; sessions: SessionRegistry; shutdown: AbortSignal; era?: "modern" | "legacy"; tasks?: TaskStore }): Server {
+export function createServer(options: { tools: () => Promise<readonly Tool[]>; listed: () => Promise<McpTool[]>; sessions: SessionRegistry; shutdown: AbortSignal; era?: "modern" | "legacy"; tasks?: TaskStore }): Server {
   const modern = options.era === "modern";
   const server = new Server(
     { name: "pty-mcp", title: "pty-mcp", version: VERSION },
@@ -32,7 +32,7 @@ export function createServer(options: { tools: () => Promise<readonly Tool[]>; l
   const tasks = modern ? (options.tasks ?? new TaskStore()) : undefined;
   tasks?.install(server);
   let byName: Promise<Map<string, Tool>> | undefined;
-  server.setRequestHandler("tools/list", async () => ({ tools: options.listed() }));
+  server.setRequestHandler("tools/list", async () => ({ tools: await options.listed() }));
 
   server.setRequestHandler("tools/call", async (request, ctx) => {
     const tools = await (byName ??= options.tools().then((all) => new Map(all.map((t) => [t.name, t]))));
