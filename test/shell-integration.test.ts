@@ -1,6 +1,6 @@
 // Exact command completion and exit codes through the shell hook (OSC 133), end to end.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { McpHarness, plainBash } from "./harness/mcp.ts";
@@ -33,6 +33,35 @@ async function start(args: R, prompt: string): Promise<string> {
   return s.session_id;
 }
 
+
+/**
+ * resize_session, then send_input at once, with the shell's SIGWINCH prompt redraw made to come after
+ * the send: the shell is stopped (SIGSTOP) over the resize and until the server has taken the send
+ * (a later call on the same connection is answered after it), then continued — it redraws its prompt,
+ * then reads the line. The redraw must not be taken for the prompt after the command.
+ */
+async function resizeThenSend(id: string, pidOf: string): Promise<R[]> {
+  const pid = Number(String((await h.call<R>("send_input", { session_id: id, input: `echo ${pidOf}` })).output).split("\n")[0]);
+  const results: R[] = [];
+  for (const [cols, rows] of [[100, 30], [61, 20], [132, 43]] as const) {
+    process.kill(pid, "SIGSTOP");
+    await h.call("resize_session", { session_id: id, cols, rows });
+    const sent = h.call<R>("send_input", { session_id: id, input: "sleep 0.5; echo done" });
+    await h.call("get_session_state", { session_id: id });
+    process.kill(pid, "SIGCONT");
+    const r = await sent;
+    results.push({ output: r.output, exit_code: r.exit_code, is_complete: r.is_complete, completion: r.completion });
+  }
+  const empty = await h.call<R>("send_input", { session_id: id, input: "" });
+  results.push({ output: empty.output, is_complete: empty.is_complete, completion: empty.completion });
+  return results;
+}
+
+const afterResize = (prompt: string) => [
+  ...Array.from({ length: 3 }, () => ({ output: `done\n${prompt}`, exit_code: 0, is_complete: true, completion: "exact" })),
+  { output: prompt, is_complete: true, completion: "exact" },
+];
+
 describe("shell integration (bash)", () => {
   test("exit codes: true 0, false 1, exit 3 in a subshell, unknown command 127", async () => {
     const id = await start(plainBash, "^\\$ $");
@@ -48,6 +77,12 @@ describe("shell integration (bash)", () => {
     }
     const state = await h.call<R>("get_session_state", { session_id: id });
     expect(state).toMatchObject({ shell_integration: true, last_exit_code: 127, state: "at_prompt", shell: "bash" });
+    await h.call("close_session", { session_id: id });
+  });
+
+  test("send_input right after resize_session (bash redraws its prompt on SIGWINCH): exact, the command's output and exit code, 3 sizes; an empty line after", async () => {
+    const id = await start(plainBash, "^\\$ $");
+    expect(await resizeThenSend(id, "$$")).toEqual(afterResize("$ "));
     await h.call("close_session", { session_id: id });
   });
 
@@ -159,6 +194,22 @@ describe.skipIf(!Bun.which("zsh"))("shell integration (zsh)", () => {
     expect(await h.call<R>("send_input", { session_id: id, input: "false" })).toMatchObject({ output: "zsh% ", exit_code: 1, completion: "exact" });
     expect(await h.call<R>("send_input", { session_id: id, input: "zhello" })).toMatchObject({ output: "zsh-alias\nzsh% ", exit_code: 0, completion: "exact" });
     expect(await h.call<R>("send_input", { session_id: id, input: "echo $ZDOTDIR" })).toMatchObject({ output: `${home}\nzsh% ` });
+    await h.call("close_session", { session_id: id });
+  });
+
+  test("send_input right after resize_session (zle redraws its prompt on SIGWINCH): exact, output and exit code", async () => {
+    const id = await start({ command: "zsh" }, "^zsh% $");
+    expect(await resizeThenSend(id, "$$")).toEqual(afterResize("zsh% "));
+    await h.call("close_session", { session_id: id });
+  });
+});
+
+describe.skipIf(!Bun.which("fish"))("shell integration (fish)", () => {
+  test("send_input right after resize_session, and an empty line (no postexec: the hook's D at the new prompt): exact", async () => {
+    mkdirSync(join(home, ".config/fish"), { recursive: true });
+    writeFileSync(join(home, ".config/fish/config.fish"), "function fish_prompt; echo -n 'fish> '; end\n");
+    const id = await start({ command: "fish", env: { XDG_CONFIG_HOME: join(home, ".config") } }, "^fish> $");
+    expect(await resizeThenSend(id, "$fish_pid")).toEqual(afterResize("fish> "));
     await h.call("close_session", { session_id: id });
   });
 });

@@ -75,7 +75,15 @@ function parseBody(body: string, cursor: number): ShellMarker | undefined {
 export class ShellState {
   active = false;
   phase: "unknown" | "prompt" | "command" | "finished" = "unknown";
+  /**
+   * Hooked prompts drawn for a new command line (exact completion counts them). A B with no D since
+   * the last B is the same prompt drawn again (readline and zle redraw it on SIGWINCH) once this shell
+   * is known to report D at its prompts (bash, zsh and fish do, also for an empty line): not counted.
+   */
   prompts = 0;
+  /** A D came since the last B; and the last counted B had one (the shell reports D at its prompts). */
+  #endSinceB = false;
+  #reportsEnds = false;
   commandEnds = 0;
   commandRunning = false;
   /** The last C cursors (a send of several command lines starts its output at its first). */
@@ -101,6 +109,8 @@ export class ShellState {
     this.commandRunning = false;
     this.lastExitCode = undefined;
     this.off = undefined;
+    this.#endSinceB = false;
+    this.#reportsEnds = false;
   }
 
   /** The first C marker's cursor after `cursor`, else -1 (also when older ones were dropped: more than MAX_STARTS since). */
@@ -120,7 +130,11 @@ export class ShellState {
         this.active = true;
         this.pending = false;
         this.phase = "prompt";
-        this.prompts++;
+        if (this.#endSinceB || !this.#reportsEnds) {
+          this.prompts++;
+          this.#reportsEnds = this.#endSinceB;
+        }
+        this.#endSinceB = false;
         break;
       case "C":
         this.phase = "command";
@@ -135,6 +149,7 @@ export class ShellState {
         }
         this.commandRunning = false;
         this.phase = "finished";
+        this.#endSinceB = true;
         break;
       case "A":
         break;
