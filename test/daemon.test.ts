@@ -247,7 +247,10 @@ describe("persistent sessions (daemon)", () => {
 
   test("an ended session keeps its exit code for reattach, then the retention time removes it; a running one with no client is never reaped", async () => {
     const rt = runtimeDir();
-    const env = { PTY_MCP_DAEMON_RETENTION: "4" };
+    // The retention clock starts when the session exits; from there to the reattach below the test closes
+    // one server and starts another (two process start-ups). 4 s was too short for that on a loaded
+    // machine (the reattach found SESSION_NOT_FOUND); 15 s leaves room and the wait below still ends on the removal.
+    const env = { PTY_MCP_DAEMON_RETENTION: "15" };
     const h1 = await server(rt, env);
     const worker = await h1.call<Json>("create_local_session", { command: "sh -c 'while :; do read line; echo got $line; done'", persistent: true });
     await h1.call("detach_session", { session_id: worker.session_id });
@@ -265,7 +268,7 @@ describe("persistent sessions (daemon)", () => {
     const listed = await h2.call<{ sessions: Json[] }>("list_remote_sessions", { status: "exited" });
     expect(listed.sessions).toEqual([expect.objectContaining({ session_id: id, is_alive: false, exit_code: 3, exited_at: expect.any(String), expires_at: expect.any(String) })]);
     await h2.call("detach_session", { session_id: id });
-    await until(async () => (await h2.call<{ sessions: Json[] }>("list_remote_sessions", { status: "exited" })).sessions.length === 0, "retention to remove the session", 30_000);
+    await until(async () => (await h2.call<{ sessions: Json[] }>("list_remote_sessions", { status: "exited" })).sessions.length === 0, "retention to remove the session", 60_000);
     expect((await h2.callError("create_local_session", { session_id: id })).code).toBe("SESSION_NOT_FOUND");
     // The worker outlived the retention time with nobody attached, and still works.
     const running = await h2.call<{ sessions: Json[] }>("list_remote_sessions", {});
@@ -273,7 +276,7 @@ describe("persistent sessions (daemon)", () => {
     await h2.call("create_local_session", { session_id: worker.session_id });
     const r = await h2.call<Json>("send_input", { session_id: worker.session_id, input: "ping", wait_for: "^got ping$" });
     expect(r).toMatchObject({ matched: true, is_alive: true });
-  }, 60_000);
+  }, 120_000);
 
   test("a flood bigger than the ring buffer: the mirror's cursors stay the daemon's and lost output is reported", async () => {
     const rt = runtimeDir();
