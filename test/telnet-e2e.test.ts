@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { interfacesStatus, showVersion } from "./fixtures/fake-switch-output.ts";
 import { startScriptedServer, startSer2net, startTelnetd, type Ser2netMode, type Telnetd } from "./harness/consoles.ts";
+import { until } from "./harness/daemon.ts";
 import { McpHarness } from "./harness/mcp.ts";
 import { startFakeSwitch, startSocatPair } from "./harness/socat.ts";
 
@@ -67,9 +68,14 @@ describe("create_telnet_session: inetutils telnetd with /bin/login", () => {
     await call("read_output", { session_id: id, wait_for: "\\$ $" });
     const sleeping = await send(id, "sleep 100", { timeout_ms: 300 });
     expect(sleeping.is_complete).toBe(false);
+    // 300 ms is a time: on a loaded machine the echo may come later (it would then follow the cursor) and a
+    // ctrl+c before bash started sleep hits readline. Wait for the sleep process and the whole echo line.
+    await until(() => Bun.spawnSync(["pgrep", "-x", "-f", "sleep 100"]).exitCode === 0, "sleep 100 to run");
+    let echoed: Result = {};
+    await until(async () => (echoed = await call("read_output", { session_id: id, since_cursor: sleeping.cursor_start as number })).output === "sleep 100\n", "the echo of sleep 100");
     await call("send_control", { session_id: id, key: "ctrl+c" });
     await call("read_output", { session_id: id, wait_for: "\\$ $", timeout: 10 });
-    expect((await call("read_output", { session_id: id, since_cursor: sleeping.cursor as number })).output).toEqual("^C\n$ ");
+    expect((await call("read_output", { session_id: id, since_cursor: echoed.cursor as number })).output).toEqual("^C\n$ ");
     const state = await call("get_session_state", { session_id: id });
     expect({ type: state.type, target: state.target, is_alive: state.is_alive, state: state.state, mode: state.mode, line_ending: state.line_ending }).toEqual({
       type: "telnet",
