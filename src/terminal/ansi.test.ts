@@ -12,3 +12,9 @@ describe("ANSI stripping", () => {
     expect(displayedLine("long text\rnew")).toBe("newg text"); // as a terminal shows it: only the first 3 cells are rewritten
   });
 });
+
+test("stripAnsi: an ESC before another escape is dropped, never joined with the text after it into a new sequence (fuzz counterexample)", () => {
+  expect(stripAnsi("\x1b\x1b[31m[A")).toBe("[A");
+  expect(stripAnsi("a\x1b\x1b[0mb\x1b")).toBe("ab");
+  expect(stripAnsi("\x1b\nx")).toBe("\nx");
+});

@@ -10,7 +10,9 @@ const ANSI_PATTERN = new RegExp(
     "\\x1b\\][^\\x07\\x1b]*(?:\\x07|\\x1b\\\\|$)", // OSC to BEL/ST (or unterminated at end)
     "\\x1b[PX^_][^\\x1b]*(?:\\x1b\\\\|$)", // DCS, SOS, PM, APC
     "\\x1b[ -/]*[0-~]", // two/three byte escapes (charset selection, keypad modes, RIS...)
-    "\\x1b$", // a lone ESC at the very end
+    // An ESC that starts no sequence: at the end, or before another ESC or a control (a terminal's parser
+    // drops it: ESC inside an escape restarts it). Kept, it would join what follows into a new sequence.
+    "\\x1b(?![ -~])",
     "[\\x00-\\x07\\x0b\\x0c\\x0e-\\x1a\\x1c-\\x1f\\x7f]", // other C0 controls except \b \t \n \r ESC
   ].join("|"),
   "g",
