@@ -143,6 +143,19 @@ function farEnd(path: string) {
   };
 }
 
+/**
+ * Data both ways through a serial server, 255 included (IAC doubled on the wire, undoubled by the
+ * server): what the transport writes reaches the device at `device` exactly, and back.
+ */
+async function expectDataBothWays(c: Awaited<ReturnType<typeof open>>, device: string): Promise<void> {
+  const far = farEnd(device);
+  await c.t.write(Uint8Array.of(65, 255, 66, 10));
+  expect(await far.read(4)).toEqual([65, 255, 66, 10]);
+  far.write(Uint8Array.of(67, 255, 68));
+  await c.waitBytes(3);
+  expect(c.take()).toEqual("C\xffD");
+}
+
 /** Break and modem-line ioctls in a strace log, in order. */
 function ioctlCalls(log: string): string[] {
   return readFileSync(log, "utf8")
@@ -168,13 +181,7 @@ describe("telnet transport: ser2net in front of a socat pair", () => {
     const stty = Bun.spawnSync(["stty", "-F", pair.a]).stdout.toString();
     // A pty keeps any speed but always CS8 without parity (Linux pty driver); the speed is what ser2net set.
     expect(stty.split("\n")[0]).toEqual("speed 115200 baud; line = 0;");
-    // Data both ways, 255 included (IAC doubled on the wire, undoubled by ser2net).
-    const far = farEnd(pair.b);
-    await c.t.write(Uint8Array.of(65, 255, 66, 10));
-    expect(await far.read(4)).toEqual([65, 255, 66, 10]);
-    far.write(Uint8Array.of(67, 255, 68));
-    await c.waitBytes(3);
-    expect(c.take()).toEqual("C\xffD");
+    await expectDataBothWays(c, pair.b);
   });
 
   test("rfc2217: BREAK reaches the device: ser2net calls TIOCSBRK then TIOCCBRK on it (strace)", async () => {
@@ -288,12 +295,7 @@ while True:
     const { signature: _s, lineState: _l, modemState: _m, ...answered } = c.t.comPort;
     expect({ answered, warnings: c.t.warnings }).toEqual({ answered: { baudRate: 57600, dataBits: 8, parity: "none", stopBits: 2, flowControl: "xonxoff" }, warnings: [] });
     expect(Bun.spawnSync(["stty", "-F", pair.a]).stdout.toString().split("\n")[0]).toEqual("speed 57600 baud; line = 0;");
-    const far = farEnd(pair.b);
-    await c.t.write(Uint8Array.of(65, 255, 66, 10));
-    expect(await far.read(4)).toEqual([65, 255, 66, 10]);
-    far.write(Uint8Array.of(67, 255, 68));
-    await c.waitBytes(3);
-    expect(c.take()).toEqual("C\xffD");
+    await expectDataBothWays(c, pair.b);
   });
 
   test("rfc2217 against a plain telnet port: PROTOCOL_ERROR saying it is not an RFC 2217 server", async () => {
