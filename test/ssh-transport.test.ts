@@ -358,8 +358,13 @@ describe("ssh transport", () => {
       const exit = await w.exit;
       expect({ code: exit.code, signal: exit.signal, lost: exit.reason?.startsWith(`connection to root@127.0.0.1:${sshd.port} lost`) }).toEqual({ code: null, signal: null, lost: true });
     } finally {
-      process.kill(pid, "SIGKILL");
-      process.kill(pid, "SIGCONT");
+      // SIGKILL ends a stopped process too; sshd may reap it at once, so no second signal after it
+      // (a SIGCONT then failed with ESRCH in 2 of 8 loaded runs).
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
     }
     await t.close();
     resetConfig();
