@@ -167,6 +167,11 @@ function forwardOut(previous: Client, hop: SshTarget, via: SshTarget): Promise<D
         );
         return;
       }
+      // The next hop's TCP connection ended (its host rebooted, its sshd died): the jump host sends
+      // EOF and CLOSE on this channel, but an ssh2 Client over it only sees "end", which stops its
+      // keepalive and emits no "close", so a session through the jump would stay "alive" forever.
+      // An SSH peer never half-closes: end the stream as a socket ends, and everything over it closes.
+      stream.once("end", () => stream.destroy());
       resolve(stream);
     });
   });

@@ -29,23 +29,27 @@ function ip(...args: string[]): void {
   if (r.exitCode !== 0) throw new Error(`ip ${args.join(" ")}: ${r.stderr.toString()}`);
 }
 
-/** A namespace with one veth pair: us 10.x.y.1/30, the host 10.x.y.2/30. Dispose deletes both. */
-export function netnsHost(): NetnsHost {
+/** A fresh name tag and a /30 of 10.232-239.x.y per (pid, counter), apart from the remote test's 10.231. */
+function allocate(): { tag: string; near: string; far: string } {
   const n = counter++;
   const tag = `${process.pid % 100_000}${n}`;
-  const name = `ptymcp-${tag}`;
-  const outside = `pmo${tag}`.slice(0, 15);
-  const inside = `pmi${tag}`.slice(0, 15);
-  // 10.232-239.x.y/30: a /30 per (pid, counter), apart from the remote test's 10.231.
   const block = ((process.pid * 8 + n) % (8 * 256 * 64)) * 4;
   const net = `10.${232 + Math.floor(block / 65536)}.${Math.floor(block / 256) % 256}`;
   const base = block % 256;
-  const address = `${net}.${base + 2}`;
+  return { tag, near: `${net}.${base + 1}`, far: `${net}.${base + 2}` };
+}
+
+/** A namespace with one veth pair: us 10.x.y.1/30, the host 10.x.y.2/30. Dispose deletes both. */
+export function netnsHost(): NetnsHost {
+  const { tag, near, far: address } = allocate();
+  const name = `ptymcp-${tag}`;
+  const outside = `pmo${tag}`.slice(0, 15);
+  const inside = `pmi${tag}`.slice(0, 15);
   ip("netns", "add", name);
   try {
     ip("link", "add", outside, "type", "veth", "peer", "name", inside);
     ip("link", "set", inside, "netns", name);
-    ip("addr", "add", `${net}.${base + 1}/30`, "dev", outside);
+    ip("addr", "add", `${near}/30`, "dev", outside);
     ip("link", "set", outside, "up");
     ip("netns", "exec", name, "ip", "addr", "add", `${address}/30`, "dev", inside);
     ip("netns", "exec", name, "ip", "link", "set", inside, "up");
@@ -65,5 +69,50 @@ export function netnsHost(): NetnsHost {
       spawnSync(["ip", "netns", "del", name]);
       spawnSync(["ip", "link", "del", outside]);
     },
+  };
+}
+
+export interface NetnsBehind extends Disposable {
+  name: string;
+  /** Its address, reachable from inside `front` only (this namespace has no route to us, nor we to it). */
+  address: string;
+  /** `front`'s address on the link between the two (where connections from `front` come from). */
+  frontAddress: string;
+  prefix: string[];
+}
+
+/**
+ * A host reachable only through `front` (a bastion's private network): a namespace whose one
+ * veth pair joins it to `front`'s namespace. Nothing routes between it and ours (namespaces do
+ * not forward by default), so a connection to it must be made from `front`.
+ */
+export function netnsBehind(front: NetnsHost): NetnsBehind {
+  const { tag, near, far: address } = allocate();
+  const name = `ptymcp-${tag}`;
+  const inFront = `pmf${tag}`.slice(0, 15);
+  const inside = `pmb${tag}`.slice(0, 15);
+  ip("netns", "add", name);
+  try {
+    ip("link", "add", inFront, "type", "veth", "peer", "name", inside);
+    ip("link", "set", inFront, "netns", front.name);
+    ip("link", "set", inside, "netns", name);
+    ip("netns", "exec", front.name, "ip", "addr", "add", `${near}/30`, "dev", inFront);
+    ip("netns", "exec", front.name, "ip", "link", "set", inFront, "up");
+    ip("netns", "exec", name, "ip", "addr", "add", `${address}/30`, "dev", inside);
+    ip("netns", "exec", name, "ip", "link", "set", inside, "up");
+    ip("netns", "exec", name, "ip", "link", "set", "lo", "up");
+  } catch (err) {
+    spawnSync(["ip", "netns", "del", name]);
+    spawnSync(["ip", "link", "del", inFront]);
+    spawnSync(["ip", "netns", "exec", front.name, "ip", "link", "del", inFront]);
+    throw err;
+  }
+  return {
+    name,
+    address,
+    frontAddress: near,
+    prefix: ["ip", "netns", "exec", name],
+    // Deleting the namespace deletes its end of the pair, and with it the other end in front's.
+    [Symbol.dispose]: () => void spawnSync(["ip", "netns", "del", name]),
   };
 }

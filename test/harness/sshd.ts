@@ -99,6 +99,17 @@ async function waitForBanner(port: number, proc: Subprocess, timeoutMs: number, 
   throw new Error(`sshd did not come up on port ${port}: ${log()}`);
 }
 
+/** Resolves once sshd logged "Server listening on … port N." (it logs it after listen() succeeded). */
+async function waitForListening(port: number, proc: Subprocess, timeoutMs: number, log: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (log().includes(`Server listening on `) && log().includes(` port ${port}.`)) return;
+    if (proc.exitCode !== null) throw new Error(`sshd exited (${proc.exitCode}): ${log()}`);
+    await Bun.sleep(25);
+  }
+  throw new Error(`sshd did not log that it listens on port ${port}: ${log()}`);
+}
+
 export async function startSshd(
   options: {
     extraConfig?: string;
@@ -110,6 +121,11 @@ export async function startSshd(
     prefix?: string[];
     /** Listen on this port (a host that comes back after a reboot) instead of a free one. */
     port?: number;
+    /**
+     * The address cannot be reached from here (a host behind a jump host, netns.ts netnsBehind): ready
+     * when sshd logs that it listens, instead of when its banner is read.
+     */
+    unreachable?: boolean;
   } = {},
 ): Promise<Sshd> {
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
@@ -153,7 +169,8 @@ export async function startSshd(
       for await (const chunk of proc.stderr) stderr += decoder.decode(chunk);
     })();
     try {
-      await waitForBanner(port, proc, 10_000, () => stderr, options.listenAddress);
+      if (options.unreachable) await waitForListening(port, proc, 10_000, () => stderr);
+      else await waitForBanner(port, proc, 10_000, () => stderr, options.listenAddress);
     } catch (err) {
       lastError = err;
       proc.kill("SIGKILL");

@@ -1,0 +1,282 @@
+// Reconnecting through a ProxyJump chain, end to end: the compiled binary driven over MCP, two real
+// sshd in network namespaces — a jump host reachable from here, and a target reachable ONLY from the
+// jump host's namespace (netnsBehind: no route between it and us) — an ~/.ssh/config alias with
+// ProxyJump, the link cut at the jump host or the target, and the session brought back through the
+// same chain: reconnect_session for an SSH shell, the mirror's own reconnect (and a new server's
+// reattach) for a persistent session. Host keys are checked on every hop of every reconnect.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { spawnSync } from "bun";
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { binary, McpHarness } from "./harness/mcp.ts";
+import { netnsAvailable, netnsBehind, netnsHost } from "./harness/netns.ts";
+import { knownHostsLine, makeKey, startSshd, tempDir, type Sshd } from "./harness/sshd.ts";
+
+setDefaultTimeout(120_000);
+
+const home = tempDir(`pty-mcp-proxyjump-${process.pid}-`);
+const sshDir = join(home.path, ".ssh");
+const knownHosts = join(sshDir, "known_hosts");
+/** The remote pty-mcp of persistent sessions: a private copy of dist/pty-mcp (found through PTY_MCP_REMOTE_PATH, no deploy). */
+const remoteBinary = join(home.path, "bin", "pty-mcp");
+let pub: string;
+let h: McpHarness;
+let chains = 0;
+
+const startServer = () => McpHarness.start({ env: { HOME: home.path, XDG_CONFIG_HOME: join(home.path, ".config"), SSH_AUTH_SOCK: "", PTY_MCP_REMOTE_PATH: remoteBinary } });
+
+beforeAll(async () => {
+  mkdirSync(sshDir, { recursive: true, mode: 0o700 });
+  mkdirSync(join(home.path, "bin"));
+  copyFileSync(binary, remoteBinary);
+  pub = makeKey(join(sshDir, "id_ed25519")).pub;
+  writeFileSync(knownHosts, "");
+  writeFileSync(join(sshDir, "config"), "");
+  h = await startServer();
+});
+
+afterAll(async () => {
+  await h?.close();
+  home[Symbol.dispose]();
+});
+
+interface Chain extends AsyncDisposable {
+  /** The ssh_config alias of the target (ProxyJump names the jump host's alias). */
+  alias: string;
+  jump: Sshd;
+  target: Sshd;
+  /** How our messages name the hops. */
+  jumpLabel: string;
+  targetLabel: string;
+  /** `user@address:port` of the final hop (the session's target). */
+  targetAddress: string;
+  /** The jump host's address on the link to the target: every connection the target sees comes from there. */
+  jumpInside: string;
+  /** The known_hosts line (1-based) of each hop. */
+  jumpLine: number;
+  targetLine: number;
+  /** The remote daemon's runtime dir (persistent sessions). */
+  run: string;
+  /** Stops the hop's sshd (its connections with it) and starts it again on the same address and port, with this host key (default: a new one). */
+  restartJump(hostKeyPath?: string): Promise<Sshd>;
+  restartTarget(hostKeyPath?: string): Promise<Sshd>;
+  /** Cuts the link at the jump host: SIGKILLs the process serving our one connection there. */
+  killJumpConnection(): Promise<void>;
+}
+
+/** A jump host and a target behind it, both trusted in known_hosts, and the config aliases. */
+async function chain(): Promise<Chain> {
+  const n = ++chains;
+  const jumpNet = netnsHost();
+  const targetNet = netnsBehind(jumpNet);
+  const sshds: Sshd[] = [];
+  const run = join(home.path, `run-${n}`);
+  mkdirSync(run, { mode: 0o700 });
+  // The target's logins get a HOME and runtime dir of their own: a persistent session's daemon lives there.
+  const targetConfig = `SetEnv HOME=${home.path} XDG_RUNTIME_DIR=${run}`;
+  const startJump = async (port?: number, hostKeyPath?: string) => {
+    const sshd = await startSshd({ prefix: jumpNet.prefix, listenAddress: jumpNet.address, ...(port === undefined ? {} : { port }), ...(hostKeyPath === undefined ? {} : { hostKeyPath }) });
+    sshds.push(sshd);
+    sshd.authorize(pub);
+    return sshd;
+  };
+  const startTarget = async (port?: number, hostKeyPath?: string) => {
+    const sshd = await startSshd({
+      prefix: targetNet.prefix,
+      listenAddress: targetNet.address,
+      unreachable: true,
+      extraConfig: targetConfig,
+      ...(port === undefined ? {} : { port }),
+      ...(hostKeyPath === undefined ? {} : { hostKeyPath }),
+    });
+    sshds.push(sshd);
+    sshd.authorize(pub);
+    return sshd;
+  };
+  try {
+    const jump = await startJump();
+    const target = await startTarget();
+    appendFileSync(knownHosts, `${knownHostsLine(jump, jumpNet.address)}\n${knownHostsLine(target, targetNet.address)}\n`);
+    const lines = readFileSync(knownHosts, "utf8").split("\n");
+    const jumpAlias = `pj-jump-${n}`;
+    const alias = `pj-target-${n}`;
+    appendFileSync(
+      join(sshDir, "config"),
+      `Host ${jumpAlias}\n  HostName ${jumpNet.address}\n  Port ${jump.port}\n  User root\n` + `Host ${alias}\n  HostName ${targetNet.address}\n  Port ${target.port}\n  User root\n  ProxyJump ${jumpAlias}\n`,
+    );
+    const jumpLabel = `root@${jumpAlias} (${jumpNet.address}):${jump.port}`;
+    const c: Chain = {
+      alias,
+      jump,
+      target,
+      jumpLabel,
+      targetLabel: `root@${alias} (${targetNet.address}):${target.port} via ${jumpLabel}`,
+      targetAddress: `root@${targetNet.address}:${target.port}`,
+      jumpInside: targetNet.frontAddress,
+      jumpLine: lines.indexOf(knownHostsLine(jump, jumpNet.address)) + 1,
+      targetLine: lines.indexOf(knownHostsLine(target, targetNet.address)) + 1,
+      run,
+      restartJump: async (hostKeyPath) => {
+        await c.jump.stop();
+        c.jump = await startJump(c.jump.port, hostKeyPath);
+        return c.jump;
+      },
+      restartTarget: async (hostKeyPath) => {
+        await c.target.stop();
+        c.target = await startTarget(c.target.port, hostKeyPath);
+        return c.target;
+      },
+      killJumpConnection: async () => {
+        // The banner probe of startSshd may still be winding down: wait until ours is the one connection.
+        let pids = c.jump.connectionPids();
+        for (let i = 0; pids.length !== 1 && i < 400; i++) {
+          await Bun.sleep(25);
+          pids = c.jump.connectionPids();
+        }
+        expect(pids.length).toBe(1);
+        try {
+          process.kill(pids[0] as number, "SIGKILL");
+        } catch {
+          // Already gone: the link is cut either way.
+        }
+      },
+      [Symbol.asyncDispose]: async () => {
+        // A persistent session's daemon ran in the target's namespace; it must not outlive the test.
+        spawnSync(["sh", "-c", `pid=$(cat '${join(run, "pty-mcp", "daemon.pid")}' 2>/dev/null) && kill $pid`]);
+        for (const sshd of sshds) await sshd[Symbol.asyncDispose]();
+        targetNet[Symbol.dispose]();
+        jumpNet[Symbol.dispose]();
+      },
+    };
+    return c;
+  } catch (err) {
+    for (const sshd of sshds) await sshd[Symbol.asyncDispose]();
+    targetNet[Symbol.dispose]();
+    jumpNet[Symbol.dispose]();
+    throw err;
+  }
+}
+
+/** The peers the target's sshd saw, one per TCP connection (LogLevel VERBOSE logs each). */
+function peersOf(sshd: Sshd): string[] {
+  return [...sshd.log().matchAll(/Connection from (\S+) port \d+ on /g)].map((m) => m[1] as string);
+}
+
+function logins(sshd: Sshd): number {
+  return sshd.log().match(/Accepted publickey for root /g)?.length ?? 0;
+}
+
+/** Blocks until the session's link has ended (a wait ends at once with is_alive: false). */
+async function linkEnded(id: string): Promise<void> {
+  const r = await h.call<{ is_alive: boolean }>("read_output", { session_id: id, wait_for: "never printed", timeout: 60 });
+  expect(r.is_alive).toBe(false);
+}
+
+async function everything(id: string): Promise<string> {
+  return (await h.call<{ output: string }>("read_output", { session_id: id, since_cursor: 0, max_bytes: 1_000_000 })).output;
+}
+
+const gapLines = (output: string, target: string) =>
+  output.match(new RegExp(`^\\[pty-mcp: link to ${target.replace(/[.]/g, "\\.")} ended [^\\]]+ a new shell follows\\]$`, "gm")) ?? [];
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const startsWith = (text: string) => expect.stringMatching(new RegExp(`^${escape(text)}`));
+
+/** What a command printed, then the prompt. */
+const printed = (text: string) => expect.stringMatching(new RegExp(`^${escape(text)}root@[^\n]*# $`));
+
+/** A changed hop key: the error, as the agent sees it. */
+function mismatch(label: string, fingerprint: string, line: number) {
+  return {
+    code: "SSH_HOST_KEY_MISMATCH",
+    retryable: false,
+    fingerprint,
+    message: startsWith(`HOST KEY CHANGED for ${label}: it now presents ssh-ed25519 ${fingerprint}, which differs from ${knownHosts}:${line}. `),
+  };
+}
+
+describe.skipIf(!netnsAvailable)("reconnect_session through a ProxyJump chain", () => {
+  test("the link cut at the jump host: reconnected through the same chain — same id and buffer, one gap line, a fresh hooked shell; the target only ever sees the jump host", async () => {
+    await using c = await chain();
+    const id = (await h.call<{ session_id: string }>("create_ssh_session", { host: c.alias })).session_id;
+    expect(await h.call("send_input", { session_id: id, input: 'X=before; echo "[$X]"' })).toMatchObject({ output: printed("[before]\n"), exit_code: 0 });
+    await c.killJumpConnection();
+    await linkEnded(id);
+    const r = await h.call<Record<string, unknown>>("reconnect_session", { session_id: id, timeout: 60 });
+    expect(r).toEqual({ reconnected: true, down_for_ms: expect.any(Number), attempts: expect.any(Number), cursor: expect.any(Number) });
+    // A new shell (the variable is gone), hooked again (exit codes).
+    expect(await h.call("send_input", { session_id: id, input: 'echo "[$X]"; echo after; false' })).toMatchObject({ output: printed("[]\nafter\n"), exit_code: 1, is_alive: true });
+    const all = await everything(id);
+    expect(gapLines(all, c.targetAddress).length).toBe(1);
+    const gap = all.indexOf(gapLines(all, c.targetAddress)[0] as string);
+    expect([all.indexOf("[before]") < gap, gap < all.indexOf("after\n")]).toEqual([true, true]);
+    expect(await h.call("get_session_state", { session_id: id })).toMatchObject({ session_id: id, is_alive: true, shell_integration: true, target: c.targetAddress });
+    // Both logins at the target came through the jump host (it is reachable from nowhere else).
+    expect([peersOf(c.target), logins(c.jump), logins(c.target)]).toEqual([[c.jumpInside, c.jumpInside], 2, 2]);
+    await h.call("close_session", { session_id: id });
+  });
+
+  test("the jump host down: the reconnect ends with the attempts and the last error naming it; back with another host key: SSH_HOST_KEY_MISMATCH naming the jump host, final, the target never contacted; back with its own key: reconnected", async () => {
+    await using c = await chain();
+    const id = (await h.call<{ session_id: string }>("create_ssh_session", { host: c.alias })).session_id;
+    expect(await h.call("send_input", { session_id: id, input: "echo before" })).toMatchObject({ output: printed("before\n"), exit_code: 0 });
+    const jumpKey = c.jump.hostKey.path;
+    await c.jump.stop();
+    await linkEnded(id);
+
+    const down = await h.call<Record<string, unknown>>("reconnect_session", { session_id: id, timeout: 4 });
+    expect(down).toEqual({
+      reconnected: false,
+      down_for_ms: expect.any(Number),
+      attempts: expect.any(Number),
+      cursor: expect.any(Number),
+      timed_out: true,
+      last_error: { code: "SSH_CONN_FAILED", message: `Connection to ${c.jumpLabel} refused: nothing listens on port ${c.jump.port}. Check the port and that sshd runs.` },
+    });
+    expect(down.attempts as number).toBeGreaterThanOrEqual(2);
+
+    const cursor = (await h.call<{ cursor: number }>("get_session_state", { session_id: id })).cursor;
+    const other = await c.restartJump();
+    const err = await h.callError("reconnect_session", { session_id: id, timeout: 30 });
+    expect({ code: err.code, retryable: err.retryable, fingerprint: err.fingerprint, message: err.message }).toEqual(mismatch(c.jumpLabel, other.hostKey.fingerprint, c.jumpLine));
+    // Refused at the first hop: nothing logged in there, nothing reached the target, nothing was added to the session.
+    expect([logins(other), peersOf(c.target).length]).toEqual([0, 1]);
+    expect(await h.call("get_session_state", { session_id: id })).toMatchObject({ is_alive: false, cursor });
+
+    await c.restartJump(jumpKey);
+    expect(await h.call("reconnect_session", { session_id: id, timeout: 60 })).toMatchObject({ reconnected: true });
+    expect(await h.call("send_input", { session_id: id, input: "echo after" })).toMatchObject({ output: printed("after\n"), exit_code: 0, is_alive: true });
+    const all = await everything(id);
+    expect([all.includes("before\n"), gapLines(all, c.targetAddress).length, peersOf(c.target)]).toEqual([true, 1, [c.jumpInside, c.jumpInside]]);
+    await h.call("close_session", { session_id: id });
+  });
+
+  test("the target down behind a live jump host: the last error says the jump host could not reach it; back with another host key: SSH_HOST_KEY_MISMATCH naming the target via the jump host, final, no login; back with its own key: reconnected", async () => {
+    await using c = await chain();
+    const id = (await h.call<{ session_id: string }>("create_ssh_session", { host: c.alias })).session_id;
+    expect(await h.call("send_input", { session_id: id, input: "echo before" })).toMatchObject({ output: printed("before\n"), exit_code: 0 });
+    const targetKey = c.target.hostKey.path;
+    const { port } = c.target;
+    await c.target.stop();
+    await linkEnded(id);
+
+    const down = await h.call<Record<string, unknown>>("reconnect_session", { session_id: id, timeout: 3 });
+    expect(down).toMatchObject({ reconnected: false, timed_out: true, last_error: { code: "SSH_CONN_FAILED", message: startsWith(`Jump host ${c.jumpLabel} could not reach ${c.targetAddress.slice("root@".length)} (`) } });
+
+    const cursor = (await h.call<{ cursor: number }>("get_session_state", { session_id: id })).cursor;
+    const other = await c.restartTarget();
+    expect(other.port).toBe(port);
+    const err = await h.callError("reconnect_session", { session_id: id, timeout: 30 });
+    expect({ code: err.code, retryable: err.retryable, fingerprint: err.fingerprint, message: err.message }).toEqual(mismatch(c.targetLabel, other.hostKey.fingerprint, c.targetLine));
+    // The other key was seen through the jump host, and refused before any login.
+    expect([peersOf(other), logins(other)]).toEqual([[c.jumpInside], 0]);
+    expect(await h.call("get_session_state", { session_id: id })).toMatchObject({ is_alive: false, cursor });
+
+    const back = await c.restartTarget(targetKey);
+    expect(await h.call("reconnect_session", { session_id: id, timeout: 60 })).toMatchObject({ reconnected: true });
+    expect(await h.call("send_input", { session_id: id, input: "echo after" })).toMatchObject({ output: printed("after\n"), exit_code: 0, is_alive: true });
+    const all = await everything(id);
+    expect([all.includes("before\n"), gapLines(all, c.targetAddress).length, peersOf(back), logins(back)]).toEqual([true, 1, [c.jumpInside], 1]);
+    await h.call("close_session", { session_id: id });
+  });
+});
