@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { bashPromptCommandHook, hookScript, shellQuote, type HookedShell } from "../session/shell-hooks.ts";
+import { bashPromptCommandHook, bashTrapFile, hookScript, shellQuote, type HookedShell } from "../session/shell-hooks.ts";
 
 export interface InstrumentedShell {
   shell: HookedShell;
@@ -40,6 +40,9 @@ function instrumentBash(path: string, args: string[], home: string, userCommand:
     // -c, a script, --login (reads the profile, never an rcfile), --posix …: not ours to hook.
     else return undefined;
   }
+  const dir = mkdtempSync(join(tmpdir(), "pty-mcp-sh-"));
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  const trapFile = join(dir, "debug-trap");
   if (norc) {
     // --norc must stay --norc (an --rcfile would bring /etc/bash.bashrc back on Debian): the hook comes
     // through the environment instead, as a PROMPT_COMMAND that installs it at the first prompt (the
@@ -48,16 +51,15 @@ function instrumentBash(path: string, args: string[], home: string, userCommand:
     return {
       shell: "bash",
       argv: [path, "--norc", ...kept],
-      env: { PROMPT_COMMAND: bashPromptCommandHook(userCommand) },
-      cleanup: () => undefined,
+      env: { PROMPT_COMMAND: bashPromptCommandHook(userCommand, trapFile) },
+      cleanup,
     };
   }
-  const dir = mkdtempSync(join(tmpdir(), "pty-mcp-sh-"));
   const file = join(dir, "bashrc");
   const userRc = rcfile ?? join(home, ".bashrc");
   const source = `if [ -f ${shellQuote(userRc)} ]; then . ${shellQuote(userRc)}; fi\n`;
-  writeFileSync(file, `# pty-mcp shell integration (generated, removed when the session ends)\n${source}${hookScript("bash")}`, { mode: 0o600 });
-  return { shell: "bash", argv: [path, ...kept, "--rcfile", file], env: {}, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  writeFileSync(file, `# pty-mcp shell integration (generated, removed when the session ends)\n${bashTrapFile(trapFile)}\n${source}${hookScript("bash")}`, { mode: 0o600 });
+  return { shell: "bash", argv: [path, ...kept, "--rcfile", file], env: {}, cleanup };
 }
 
 function instrumentZsh(path: string, args: string[], home: string): InstrumentedShell | undefined {

@@ -21,15 +21,32 @@ const STATEMENTS: Record<HookedShell, string[]> = { bash: statements(bashHook), 
 const BASH_INSTALL = '__ptymcp_install "$(trap -p DEBUG)"';
 
 /**
+ * The statement that gives the bash hook its file for `trap -p DEBUG` (a path in a private directory
+ * of the session's, removed with it): with it no prompt forks. Before the user's rc (a DEBUG trap of
+ * theirs would see it as a command).
+ */
+export function bashTrapFile(path: string): string {
+  return `__ptymcp_tf=${shellQuote(path)}`;
+}
+
+/**
  * The bash hook as a PROMPT_COMMAND that installs itself at the first prompt (`bash --norc`: no rc
  * file to put it in), around the caller's own PROMPT_COMMAND, which runs for that first prompt too.
  * It un-exports PROMPT_COMMAND first, so child programs do not inherit it. No DEBUG trap can be set
  * before the first prompt of a --norc shell: no `trap -p` (a fork) there.
  */
-export function bashPromptCommandHook(userCommand: string | undefined): string {
+export function bashPromptCommandHook(userCommand: string | undefined, trapFile: string): string {
   const statements = STATEMENTS.bash.filter((line) => line !== BASH_INSTALL);
   const user = userCommand ? shellQuote(userCommand) : "";
-  return ["export -n PROMPT_COMMAND", `PROMPT_COMMAND=${user || "''"}`, ...statements, "__ptymcp_install ''", ...(user ? [`eval ${user}`] : []), "__ptymcp_prompt ''"].join("\n");
+  return [
+    "export -n PROMPT_COMMAND",
+    `PROMPT_COMMAND=${user || "''"}`,
+    bashTrapFile(trapFile),
+    ...statements,
+    "__ptymcp_install ''",
+    ...(user ? [`eval ${user}`] : []),
+    `__ptymcp_prompt "$?" ''`,
+  ].join("\n");
 }
 
 /** Single-quotes text for a shell script we generate (the text may contain anything). */

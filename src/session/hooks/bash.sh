@@ -10,20 +10,27 @@
 # installs itself at the first prompt, the user), and keeps the user's DEBUG trap blind to our entries:
 # frameworks that re-arm their trap in their own last entry (bash-preexec, liquidprompt, starship)
 # take the next command for the user's, and ours must not be it. Every expansion is `set -u` safe.
+# Nothing forks at a prompt or around a command (a fork costs ~0.5 ms a prompt): `trap -p DEBUG`, which
+# says nothing inside a function, is written by our last entry itself into a file of the session's
+# ($__ptymcp_tf: set by whoever gives us this file, or one in $XDG_RUNTIME_DIR) and read back. With no
+# such file (or when writing it fails) the last entry passes `$(trap -p DEBUG)` instead, one fork a prompt.
 __ptymcp_ret() { return "$1"; }
 __ptymcp_status() { local s=$?; printf '\033]133;D;%s\007' "$s"; return $s; }
 # The user's DEBUG trap, for every command but ours, with $? and $_ as the trap would have seen them.
-__ptymcp_debug() { local s=$?; case ${FUNCNAME[1]-}:${BASH_COMMAND-} in __ptymcp_* | *:__ptymcp_*) return 0 ;; esac; __ptymcp_ret "$s" "$1"; eval "${__ptymcp_user_debug-}"; }
+__ptymcp_debug() { local s=$?; case ${FUNCNAME[1]-}:${BASH_COMMAND-} in __ptymcp_* | *:__ptymcp_* | *':trap -p DEBUG '*'$__ptymcp_tf'*) return 0 ;; esac; __ptymcp_ret "$s" "$1"; eval "${__ptymcp_user_debug-}"; }
 # Takes a DEBUG trap that is not ours yet ($1: `trap -p DEBUG`, which says nothing inside a function;
 # read only when it is exactly that, bash's own quoting) into __ptymcp_debug. One installed during this prompt (bash-preexec installs itself at the first
 # prompt) already fired for our last entry, which disarmed bash-preexec until the next prompt: it is
 # armed again.
 __ptymcp_trap() { local w; case $1 in *__ptymcp_debug*) return 0 ;; "trap -- '"*"' DEBUG") ;; *) return 0 ;; esac; eval "w=($1)"; __ptymcp_user_debug=${w[2]-}; trap '__ptymcp_debug "$_"' DEBUG; if [[ -n ${__bp_imported-}${bash_preexec_imported-} ]]; then __bp_preexec_interactive_mode=on; fi; }
 __ptymcp_compose() { local a=$__ptymcp_first z=$__ptymcp_last e; if [[ -n ${PROMPT_COMMAND[*]+x} ]] && (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 501 )) && [[ ${PROMPT_COMMAND@a} == *a* ]]; then local -a k=(); for e in "${PROMPT_COMMAND[@]}"; do e=${e//"$a"$'\n'/}; e=${e//$'\n'"$z"/}; [[ -z $e || $e == "$a" || $e == "$z" ]] || k+=("$e"); done; PROMPT_COMMAND=("$a" ${k[@]+"${k[@]}"} "$z"); else e=${PROMPT_COMMAND-}; e=${e//"$a"$'\n'/}; e=${e//$'\n'"$z"/}; PROMPT_COMMAND="$a"$'\n'"$e"$'\n'"$z"; fi; }
-__ptymcp_prompt() { local s=$?; case ${PS1-} in *'133;B'*) ;; *) PS1='\[\033]133;A\007\]'"${PS1-}"'\[\033]133;B\007\]' ;; esac; case ${PS0-} in *'133;C'*) ;; *) PS0="${PS0-}"'\033]133;C\007' ;; esac; case ${PROMPT_COMMAND[*]-} in *"$__ptymcp_first"*"$__ptymcp_last") ;; *) __ptymcp_compose ;; esac; __ptymcp_trap "$1"; return $s; }
+# $1: the status to leave ($? after the user's entries), $2: `trap -p DEBUG` when there is no file.
+__ptymcp_prompt() { local s=$1 t=${2-}; if [[ -n $__ptymcp_tf ]]; then t=; IFS= read -r -d '' t 2>/dev/null <"$__ptymcp_tf" || :; t=${t%$'\n'}; fi; case ${PS1-} in *'133;B'*) ;; *) PS1='\[\033]133;A\007\]'"${PS1-}"'\[\033]133;B\007\]' ;; esac; case ${PS0-} in *'133;C'*) ;; *) PS0="${PS0-}"'\033]133;C\007' ;; esac; case ${PROMPT_COMMAND[*]-} in *"$__ptymcp_first"*"$__ptymcp_last") ;; *) __ptymcp_compose ;; esac; __ptymcp_trap "$t"; return "$s"; }
 # Installs it all from one top-level command (a DEBUG trap of the user's sees that one, at start-up).
 # A read-only PROMPT_COMMAND cannot take the hook: nothing is changed, and the session is told why
 # (an OSC 133 mark of ours that terminals ignore; get_session_state shows it).
 __ptymcp_writable() { if [[ -n ${PROMPT_COMMAND+x} ]] && (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 404 )); then case ${PROMPT_COMMAND@a} in *r*) return 1 ;; esac; return 0; fi; ( PROMPT_COMMAND= ) 2>/dev/null; }
-__ptymcp_install() { __ptymcp_first='__ptymcp_status "$_"'; __ptymcp_last='__ptymcp_prompt "$(trap -p DEBUG)"'; if __ptymcp_writable; then __ptymcp_compose; __ptymcp_trap "$1"; else printf '\033]133;pty-mcp-off;PROMPT_COMMAND is read-only\007'; fi; }
+# The file for `trap -p DEBUG`: the one we were given, else one in the user's private runtime dir, else none.
+__ptymcp_file() { __ptymcp_tf=${__ptymcp_tf-}; if [[ -z $__ptymcp_tf && -n ${XDG_RUNTIME_DIR-} && -d $XDG_RUNTIME_DIR && -O $XDG_RUNTIME_DIR && -w $XDG_RUNTIME_DIR ]]; then __ptymcp_tf=$XDG_RUNTIME_DIR/pty-mcp-bash-$$.trap; fi; }
+__ptymcp_install() { __ptymcp_first='__ptymcp_status "$_"'; __ptymcp_last='__ptymcp_s=$?; trap -p DEBUG 2>/dev/null >|"$__ptymcp_tf" || __ptymcp_tf=; __ptymcp_prompt "$__ptymcp_s" "${__ptymcp_tf:-$(trap -p DEBUG)}"'; __ptymcp_file; if __ptymcp_writable; then __ptymcp_compose; __ptymcp_trap "$1"; else printf '\033]133;pty-mcp-off;PROMPT_COMMAND is read-only\007'; fi; }
 __ptymcp_install "$(trap -p DEBUG)"
