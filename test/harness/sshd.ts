@@ -39,7 +39,7 @@ export interface Sshd extends AsyncDisposable {
   authorize(pub: string): void;
   /** Pids of the per-connection sshd processes (children of the listener). */
   connectionPids(): number[];
-  /** The sshd log so far (stderr, -e). */
+  /** The sshd log so far: everything sshd wrote up to this call (a file, -E, read synchronously). */
   log(): string;
   stop(): Promise<void>;
 }
@@ -80,11 +80,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Resolves once something on the port sends an SSH banner. */
+/**
+ * Resolves once this sshd logged that it listens on the port and the port sends an SSH banner. The
+ * log line first: a banner alone may come from another sshd still (or already) on that port.
+ */
 async function waitForBanner(port: number, proc: Subprocess, timeoutMs: number, log: () => string, host = "127.0.0.1"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`sshd exited (${proc.exitCode}): ${log()}`);
+  const deadline = performance.now() + timeoutMs;
+  await waitForListening(port, proc, timeoutMs, log, host);
+  while (performance.now() < deadline) {
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`sshd exited (${proc.exitCode ?? proc.signalCode}): ${log()}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, host);
       s.once("data", (d) => {
@@ -99,12 +103,12 @@ async function waitForBanner(port: number, proc: Subprocess, timeoutMs: number, 
   throw new Error(`sshd did not come up on port ${port}: ${log()}`);
 }
 
-/** Resolves once sshd logged "Server listening on … port N." (it logs it after listen() succeeded). */
-async function waitForListening(port: number, proc: Subprocess, timeoutMs: number, log: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (log().includes(`Server listening on `) && log().includes(` port ${port}.`)) return;
-    if (proc.exitCode !== null) throw new Error(`sshd exited (${proc.exitCode}): ${log()}`);
+/** Resolves once this sshd logged "Server listening on ADDR port N." (it logs it after listen() succeeded). */
+async function waitForListening(port: number, proc: Subprocess, timeoutMs: number, log: () => string, host = "127.0.0.1"): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (log().includes(`Server listening on ${host} port ${port}.`)) return;
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`sshd exited (${proc.exitCode ?? proc.signalCode}): ${log()}`);
     await Bun.sleep(25);
   }
   throw new Error(`sshd did not log that it listens on port ${port}: ${log()}`);
@@ -133,6 +137,14 @@ export async function startSshd(
   const hostKey = options.hostKeyPath === undefined ? makeKey(join(dir, "host_key"), { type: options.hostKeyType ?? "ed25519" }) : readPublicKey(options.hostKeyPath);
   const authorizedKeys = join(dir, "authorized_keys");
   writeFileSync(authorizedKeys, "", { mode: 0o644 });
+  // root's sessions get a HOME of their own: the machine's /root/.bashrc (bash reads it even for a
+  // command run by sshd) may print anything, e.g. pyenv's "cannot rehash" when two shells start at
+  // once (1 in 5 rounds of 12 at once here), and that line would land in a test's exact output. In
+  // a Match block SetEnv replaces the global one, so it repeats the test's own SetEnv values, first:
+  // sshd keeps the first value of a name, so a HOME the test sets wins.
+  const rootHome = join(dir, "root-home");
+  mkdirSync(rootHome, { mode: 0o700 });
+  const testSetEnv = /^[ \t]*SetEnv[ \t]+(.+)$/im.exec(options.extraConfig ?? "")?.[1]?.trim();
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = options.port ?? (await freePort());
@@ -159,23 +171,45 @@ export async function startSshd(
         "LogLevel VERBOSE",
         "Subsystem sftp internal-sftp",
         options.extraConfig ?? "",
+        "Match User root",
+        `  SetEnv ${testSetEnv === undefined ? "" : `${testSetEnv} `}HOME=${rootHome}`,
         "",
       ].join("\n"),
     );
+    // The log goes to a file (-E), not a pipe: a pipe is read by this process's event loop some time
+    // after sshd wrote it, so a count of "Accepted publickey" lines taken right after a login could miss it.
+    // What sshd prints before it opens the file (a bad option) still comes on stderr.
+    const logFile = join(dir, `sshd-${attempt}.log`);
     let stderr = "";
-    const proc = spawn([...(options.prefix ?? []), SSHD, "-D", "-e", "-f", config], { stdout: "ignore", stderr: "pipe", stdin: "ignore" });
+    const log = (): string => {
+      let text = "";
+      try {
+        text = readFileSync(logFile, "utf8");
+      } catch {
+        // not opened yet
+      }
+      return stderr + text;
+    };
+    const proc = spawn([...(options.prefix ?? []), SSHD, "-D", "-E", logFile, "-f", config], { stdout: "ignore", stderr: "pipe", stdin: "ignore" });
     void (async () => {
       const decoder = new TextDecoder();
       for await (const chunk of proc.stderr) stderr += decoder.decode(chunk);
     })();
     try {
-      if (options.unreachable) await waitForListening(port, proc, 10_000, () => stderr);
-      else await waitForBanner(port, proc, 10_000, () => stderr, options.listenAddress);
+      if (options.unreachable) await waitForListening(port, proc, 10_000, log, options.listenAddress);
+      else await waitForBanner(port, proc, 10_000, log, options.listenAddress);
+      // The banner probe's connection has its own sshd child, gone only once the listener reaped it
+      // (1 in 10 starts still had it here, for ~100 ms): tests count connectionPids() exactly.
+      const deadline = performance.now() + 10_000;
+      while (childPids(proc.pid).length > 0) {
+        if (performance.now() > deadline) throw new Error(`sshd on port ${port}: the banner probe's connection did not end: ${log()}`);
+        await Bun.sleep(10);
+      }
     } catch (err) {
       lastError = err;
       proc.kill("SIGKILL");
       await proc.exited;
-      if (/Address already in use/.test(stderr) && options.port === undefined) continue;
+      if (/Address already in use/.test(log()) && options.port === undefined) continue;
       throw err;
     }
     const stop = async (): Promise<void> => {
@@ -187,8 +221,8 @@ export async function startSshd(
         }
       }
       // Let the listener reap its children before it goes, or they linger as zombies under PID 1.
-      const deadline = Date.now() + 3000;
-      while (childPids(proc.pid).length > 0 && Date.now() < deadline) await Bun.sleep(10);
+      const deadline = performance.now() + 3000;
+      while (childPids(proc.pid).length > 0 && performance.now() < deadline) await Bun.sleep(10);
       if (proc.exitCode === null) proc.kill("SIGTERM");
       await proc.exited;
     };
@@ -199,7 +233,7 @@ export async function startSshd(
       pid: proc.pid,
       authorize: (pub) => appendFileSync(authorizedKeys, `${pub}\n`),
       connectionPids: () => childPids(proc.pid),
-      log: () => stderr,
+      log,
       stop,
       [Symbol.asyncDispose]: async () => {
         await stop();
@@ -244,8 +278,8 @@ export interface Agent extends AsyncDisposable {
 export async function startAgent(dir: string): Promise<Agent> {
   const socket = join(dir, "agent.sock");
   const proc = spawn(["ssh-agent", "-D", "-a", socket], { stdout: "ignore", stderr: "ignore", stdin: "ignore" });
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
+  const deadline = performance.now() + 10_000;
+  while (performance.now() < deadline) {
     const r = spawnSync(["ssh-add", "-l"], { env: { ...process.env, SSH_AUTH_SOCK: socket } });
     // 1 = agent reachable but empty; 2 = cannot connect yet.
     if (r.exitCode === 0 || r.exitCode === 1) break;
