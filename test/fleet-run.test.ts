@@ -5,6 +5,7 @@ import { spawnSync } from "bun";
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { join } from "node:path";
+import { until } from "./harness/daemon.ts";
 import { acceptedLogins, startFleet, type Fleet } from "./harness/fleet.ts";
 import { McpHarness } from "./harness/mcp.ts";
 import { ensurePasswordUser, freePort, makeKey, sshdAvailable } from "./harness/sshd.ts";
@@ -90,9 +91,9 @@ describe.skipIf(!sshdAvailable)("run_on_hosts", () => {
     // than 4 s (h02 came back timed_out). Then the timed run below spends its timeout on the commands and
     // on the odd hosts' 4 connects, and 10 s leaves those room on a loaded machine.
     await h.call<Run>("run_on_hosts", { pattern: "web:db", command: "true" });
-    const started = Date.now();
+    const started = performance.now();
     const result = await h.call<Run>("run_on_hosts", { pattern: "web:db:odd", command: 'cat "$FLEET_ROOT/etc/release"', timeout: 10 });
-    const elapsed = Date.now() - started;
+    const elapsed = performance.now() - started;
     const stranger = fleet.byName("stranger");
     const releaseOf = (n: string) => join(fleet.byName(n).root, "etc", "release");
     expect({ ...result, summary: { ...result.summary, elapsed_ms: 0 } }).toEqual({
@@ -122,7 +123,7 @@ describe.skipIf(!sshdAvailable)("run_on_hosts", () => {
     });
     // The hanging host's cat was killed (SIGKILL through the channel), not left blocked.
     const blocked = () => spawnSync(["pgrep", "-f", `^cat ${join(fleet.byName("h12").root, "etc", "release")}`]).stdout.toString().trim();
-    for (let i = 0; i < 100 && blocked() !== ""; i++) await Bun.sleep(20);
+    await until(() => blocked() === "", "the hanging cat to be killed", 30_000).catch(() => undefined);
     expect(blocked()).toBe("");
     // The hanging host cost its own 10 s, not the others' time: the whole call is one timeout, not two.
     expect({ atLeastTimeout: elapsed >= 10_000, withinOneTimeout: elapsed < 20_000 }).toEqual({ atLeastTimeout: true, withinOneTimeout: true });
@@ -165,11 +166,14 @@ describe.skipIf(!sshdAvailable)("run_on_hosts", () => {
     const controller = new AbortController();
     const call = h.callRaw("run_on_hosts", { hosts, command: 'touch "$FLEET_ROOT/started"; exec sleep 97', concurrency: 4 }, { signal: controller.signal });
     const started = () => hosts.filter((n) => existsSync(join(rootOf(n), "started")));
-    for (let i = 0; i < 400 && started().length < 4; i++) await Bun.sleep(25);
+    // Conditions with a deadline, not a count of polls: 400 polls of 25 ms were 10 s for four password
+    // logins on a loaded machine, and a cancel sent before the fourth started would leave started at 3.
+    await until(() => started().length >= 4, "4 hosts to start", 60_000);
     controller.abort();
     await call.catch(() => undefined);
     const sleeping = () => spawnSync(["pgrep", "-x", "-f", "sleep 97"]).stdout.toString().trim().split("\n").filter((l) => l.length > 0).length;
-    for (let i = 0; i < 200 && sleeping() > 0; i++) await Bun.sleep(25);
+    await until(() => sleeping() === 0, "the cancelled hosts' commands to be killed", 30_000);
+    // Nothing more starts after the cancel (a later start would show here).
     await Bun.sleep(500);
     expect({ started: started().length, sleeping: sleeping() }).toEqual({ started: 4, sleeping: 0 });
     // The server is fine afterwards.
