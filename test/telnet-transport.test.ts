@@ -359,6 +359,8 @@ catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, retry
 
 describe("telnet transport: hostile servers", () => {
   const IAC = 255;
+  /** Our opening requests in telnet mode: DO SGA, DO ECHO, WILL BINARY, DO BINARY, WILL NAWS, WILL TERMINAL-TYPE. */
+  const OPENING = [IAC, 253, 3, IAC, 253, 1, IAC, 251, 0, IAC, 253, 0, IAC, 251, 31, IAC, 251, 24];
 
   test("garbage and truncated IAC sequences: clean output, no protocol byte, the session goes on", async () => {
     const server = await startScriptedServer((s) => {
@@ -372,6 +374,36 @@ describe("telnet transport: hostile servers", () => {
     // IAC 0x41 (no command) and IAC GA vanish; IAC SB 99 IAC SE is an empty subnegotiation; IAC WILL ECHO is negotiation.
     expect(c.take()).toEqual("AB\xffCDE\n");
     expect(c.exit).toBeUndefined();
+  });
+
+  test("writes wait for the answers to the opening requests: an Enter typed at once goes out as the mode the server agreed (CR with BINARY), never CR LF first", async () => {
+    const [WILL, DO, DONT, SB, SE] = [251, 253, 254, 250, 240];
+    // The server answers our opening 300 ms late: SGA, ECHO, BINARY both ways, NAWS; no TERMINAL-TYPE.
+    const server = await startScriptedServer((s) => {
+      let got = 0;
+      s.on("data", (chunk) => {
+        got += chunk.length;
+        if (got < OPENING.length || got - chunk.length >= OPENING.length) return;
+        setTimeout(() => s.write(Buffer.from([IAC, WILL, 3, IAC, WILL, 1, IAC, DO, 0, IAC, WILL, 0, IAC, DO, 31, IAC, DONT, 24])), 300);
+      });
+    });
+    cleanups.push(() => server.close());
+    const c = await open({ port: server.port });
+    await c.t.write(encode("\r\n"));
+    const received = () => [...Buffer.concat(server.received[0] ?? [])];
+    for (let i = 0; i < 500 && received().at(-1) !== 13; i++) await Bun.sleep(10);
+    // Our opening, the NAWS size once agreed (91 x 33), then the Enter as one CR.
+    expect(received()).toEqual([...OPENING, IAC, SB, 31, 0, 91, 0, 33, IAC, SE, 13]);
+  });
+
+  test("a server that never answers the opening requests: the first write goes out after the bound and an Enter is the NVT's CR LF", async () => {
+    const server = await startScriptedServer(() => {});
+    cleanups.push(() => server.close());
+    const c = await open({ port: server.port, openingAnswerTimeoutMs: 200 });
+    await c.t.write(encode("\r\n"));
+    const received = () => [...Buffer.concat(server.received[0] ?? [])];
+    for (let i = 0; i < 500 && received().length < OPENING.length + 2; i++) await Bun.sleep(10);
+    expect(received()).toEqual([...OPENING, 13, 10]);
   });
 
   test("an endless subnegotiation: the transport ends with PROTOCOL_ERROR at 4 KB of it, the data before it shown", async () => {

@@ -99,6 +99,38 @@ export class Emitter<T> {
 }
 
 /**
+ * A transport's data for listeners that may subscribe late: what is emitted while nobody listens
+ * (between connect and the session core subscribing) is held, newest `holdBytes` at most, and
+ * handed to the first listener when it subscribes.
+ */
+export class HeldData {
+  readonly #emitter = new Emitter<Uint8Array>();
+  readonly #holdBytes: number;
+  #held: Uint8Array[] = [];
+  #heldBytes = 0;
+
+  constructor(holdBytes = 32 * 1024 * 1024) {
+    this.#holdBytes = holdBytes;
+  }
+
+  on(listener: (bytes: Uint8Array) => void): Disposable {
+    const disposable = this.#emitter.on(listener);
+    const held = this.#held;
+    this.#held = [];
+    this.#heldBytes = 0;
+    for (const chunk of held) listener(chunk);
+    return disposable;
+  }
+
+  emit(bytes: Uint8Array): void {
+    if (this.#emitter.size > 0) return this.#emitter.emit(bytes);
+    this.#held.push(bytes);
+    this.#heldBytes += bytes.length;
+    while (this.#heldBytes > this.#holdBytes && this.#held.length > 1) this.#heldBytes -= this.#held.shift()!.length;
+  }
+}
+
+/**
  * A transport's one exit: `fire` records it and tells the listeners once; a listener added
  * afterwards still hears it (on a microtask), as Transport.onExit promises.
  */

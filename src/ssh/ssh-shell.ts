@@ -3,7 +3,7 @@
 // before the first onExit listener is delivered to it too.
 import type { Client, ClientChannel } from "ssh2";
 import { PtyError } from "../errors.ts";
-import { Emitter, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport.ts";
+import { Emitter, HeldData, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport.ts";
 import type { SshTarget } from "./config.ts";
 
 export interface HostKeyInfo {
@@ -42,9 +42,8 @@ export class SshShell implements SshTransport {
   /** Set for a channel on a pooled connection: closing gives the connection back instead of ending it. */
   readonly #release: (() => void) | undefined;
   readonly #detach: (() => void)[] = [];
-  readonly #data = new Emitter<Uint8Array>();
+  readonly #data = new HeldData();
   readonly #exit = new Emitter<TransportExit>();
-  #pending: Uint8Array[] = [];
   #exited: TransportExit | undefined;
   #exitCode: number | null = null;
   #exitSignal: string | null = null;
@@ -65,8 +64,7 @@ export class SshShell implements SshTransport {
     };
     const deliver = (chunk: Buffer): void => {
       const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      if (this.#data.size === 0) this.#pending.push(bytes);
-      else this.#data.emit(bytes);
+      this.#data.emit(bytes);
     };
     channel.on("data", deliver);
     channel.stderr.on("data", deliver);
@@ -154,13 +152,7 @@ export class SshShell implements SshTransport {
   }
 
   onData(listener: (bytes: Uint8Array) => void): Disposable {
-    const disposable = this.#data.on(listener);
-    if (this.#pending.length > 0) {
-      const pending = this.#pending;
-      this.#pending = [];
-      for (const chunk of pending) listener(chunk);
-    }
-    return disposable;
+    return this.#data.on(listener);
   }
 
   onExit(listener: (exit: TransportExit) => void): Disposable {

@@ -114,6 +114,12 @@ export class TelnetProtocol {
     return (side === "local" ? this.#local : this.#remote).get(option) === "yes";
   }
 
+  /** Whether one of our own requests (start()) is still unanswered. */
+  get negotiating(): boolean {
+    for (const table of [this.#local, this.#remote]) for (const q of table.values()) if (q === "wantyes" || q === "wantno") return true;
+    return false;
+  }
+
   /** Our opening requests: character mode (DO SGA, DO ECHO), BINARY both ways, NAWS, TERMINAL-TYPE, COM-PORT. */
   start(): Uint8Array {
     const out: number[] = [];

@@ -3,7 +3,7 @@
 // The protocol lives in protocol.ts; this file only moves its bytes over a socket.
 import { connect, type Socket } from "node:net";
 import { PtyError } from "../errors.ts";
-import { Emitter, ExitOnce, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport.ts";
+import { ExitOnce, HeldData, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport.ts";
 import { type ComPortSettings, type ComPortState, comPortInfo, CONTROL } from "./com-port.ts";
 import { OPT, TelnetProtocol, type TelnetEvent } from "./protocol.ts";
 
@@ -21,14 +21,21 @@ export interface TelnetConnectOptions {
   comPort?: ComPortSettings;
   /** rfc2217: how long to wait for the server's answers to the settings (default 5 s). */
   comPortAnswerTimeoutMs?: number;
+  /** How long the first writes wait for the answers to our opening requests (default 1 s). */
+  openingAnswerTimeoutMs?: number;
 }
+
+/** A server that leaves an opening request unanswered delays the first write this long, once. */
+const OPENING_ANSWER_MS = 1000;
 
 /** Default BREAK length, as a serial port's (POSIX tcsendbreak: at least 0.25 s). */
 const DEFAULT_BREAK_MS = 250;
 
 /**
  * A TCP console. Reads go through the telnet protocol core (unless raw) and only data
- * reaches onData; negotiation answers are written back at once. write() escapes data
+ * reaches onData (what arrives before the first listener is held for it); negotiation
+ * answers are written back at once. Writes wait until the server answered our opening
+ * requests (at most OPENING_ANSWER_MS), so data is encoded for the mode agreed. write() escapes data
  * (IAC doubled) and settles when the kernel has the bytes. The server closing the
  * connection ends the transport (onExit with a reason); a server that breaks the protocol
  * (an endless subnegotiation) ends it with errorCode PROTOCOL_ERROR.
@@ -46,10 +53,12 @@ export class TelnetTransport implements Transport {
 
   readonly #socket: Socket;
   readonly #protocol: TelnetProtocol | undefined;
-  readonly #data = new Emitter<Uint8Array>();
+  readonly #data = new HeldData();
   readonly #exit = new ExitOnce();
-  readonly #comPortListeners = new Set<() => void>();
+  readonly #negotiationListeners = new Set<() => void>();
   #closePromise: Promise<void> | undefined;
+  /** Until the server answered our opening requests (bounded): writes wait for it. */
+  #opening: Promise<void> | undefined;
   #closing = false;
   /** The server answered our WILL COM-PORT-OPTION with DONT. */
   #comPortRefused = false;
@@ -82,7 +91,15 @@ export class TelnetTransport implements Transport {
     const socket = await openSocket(options.host, options.port, options.connectTimeoutMs);
     const transport = new TelnetTransport(socket, options);
     if (transport.#protocol) {
-      await transport.#send(transport.#protocol.start()).catch(() => {});
+      const protocol = transport.#protocol;
+      await transport.#send(protocol.start()).catch(() => {});
+      // Data written before the server answered BINARY would be encoded for the other mode (an
+      // Enter typed at once went out as CR LF, two Enters on a device behind ser2net): writes wait
+      // for the answers, output does not.
+      const opening = transport.#until(() => !protocol.negotiating || transport.#comPortRefused, options.openingAnswerTimeoutMs ?? OPENING_ANSWER_MS).then(() => {
+        transport.#opening = undefined;
+      });
+      transport.#opening = opening;
       if (options.mode === "rfc2217") await transport.#negotiateComPort(options.comPort ?? {}, options.comPortAnswerTimeoutMs ?? 5000);
     }
     return transport;
@@ -107,7 +124,11 @@ export class TelnetTransport implements Transport {
   }
 
   write(bytes: Uint8Array): Promise<void> {
-    return this.#send(this.#protocol ? this.#protocol.encodeData(bytes) : bytes);
+    const protocol = this.#protocol;
+    if (!protocol) return this.#send(bytes);
+    // Encoded when sent: BINARY may be agreed while the write waits for the opening answers.
+    if (this.#opening) return this.#opening.then(() => this.#send(protocol.encodeData(bytes)));
+    return this.#send(protocol.encodeData(bytes));
   }
 
   /** Telnet: NAWS again (RFC 1073); raw and a server without NAWS never learn the size. */
@@ -161,12 +182,12 @@ export class TelnetTransport implements Transport {
           return;
         case "option":
           if (event.side === "local" && event.option === OPT.COM_PORT && !event.enabled) this.#comPortRefused = true;
-          for (const listener of this.#comPortListeners) listener();
+          for (const listener of this.#negotiationListeners) listener();
           break;
         case "com-port":
           // Answers to SET-BAUDRATE … SET-CONTROL (101…105) count towards the opening negotiation.
           if (event.command >= 101 && event.command <= 105) this.#comPortAnswers++;
-          for (const listener of this.#comPortListeners) listener();
+          for (const listener of this.#negotiationListeners) listener();
           break;
       }
     }
@@ -188,13 +209,13 @@ export class TelnetTransport implements Transport {
       };
       const finish = () => {
         clearTimeout(timer);
-        this.#comPortListeners.delete(check);
+        this.#negotiationListeners.delete(check);
         exit[Symbol.dispose]();
         resolve(done());
       };
       const timer = setTimeout(finish, timeoutMs);
       const exit = this.#exit.on(finish);
-      this.#comPortListeners.add(check);
+      this.#negotiationListeners.add(check);
     });
   }
 
