@@ -203,6 +203,35 @@ describe("bash set-ups that broke the hook", () => {
     expect(seen).toEqual(['__ptymcp_install "$(trap -p DEBUG)"', ...COMMANDS.flatMap((c) => (c.input.includes(";") ? c.input.split("; ") : [c.input]))]);
   });
 
+  test("a DEBUG trap and a PROMPT_COMMAND entry the user sets at the prompt, after the hook: both taken in at the next prompt", async () => {
+    const late = [
+      { input: `trap 'printf "%s\\n" "$BASH_COMMAND" >> "$HOME/late.log"' DEBUG`, output: "", exit_code: 0 },
+      { input: "echo one", output: "one\n", exit_code: 0 },
+      // Appended after our last entry; it rebuilds PS1 from its second run on, which drops the marks
+      // unless the hook has put its last entry back behind it.
+      { input: `PROMPT_COMMAND+=";__late_pc"`, output: "", exit_code: 0 },
+      { input: "echo two", output: "two\n", exit_code: 0 },
+      { input: "false", output: "", exit_code: 1 },
+    ];
+    const got: R[] = [];
+    const run = await expectClean({ files: { ".bashrc": `${BASH_USER_HOOK}PS1='\\w> '\nPROMPT_COMMAND=__user_hook\n__late_pc() { [[ -n \${__late-} ]] && PS1="late> "; __late=1; }\n` } }, async (r) => {
+      for (const c of late) {
+        const res = await h.call<R>("send_input", { session_id: r.id, input: c.input });
+        got.push({ output: res.output, exit_code: res.exit_code, completion: res.completion });
+      }
+      r.extraSends = late.length;
+    });
+    const prompt = (i: number) => (i < 3 ? "~/work> " : "late> ");
+    expect(got).toEqual(late.map((c, i) => ({ output: `${c.output}${prompt(i)}`, exit_code: c.exit_code, completion: "exact" })));
+    // The trap sees the user's commands; ours only at the one prompt where it was new (before the hook took it in).
+    const seen = readFileSync(join(run.home, "late.log"), "utf8").split("\n").filter((l) => l !== "" && l !== "__user_hook" && l !== "__late_pc");
+    const firstOfTheUser = seen.indexOf("echo one");
+    expect({ ours: seen.slice(firstOfTheUser).filter((l) => l.includes("__ptymcp_")), users: seen.filter((l) => !l.includes("__ptymcp_")) }).toEqual({
+      ours: [],
+      users: late.slice(1).map((c) => c.input),
+    });
+  });
+
   test("bash --norc with the caller's PROMPT_COMMAND (env), ending in ';' and rebuilding PS1", async () => {
     const run = await expectClean({
       command: "bash --norc --noprofile",
