@@ -31,7 +31,7 @@ export const listRemoteSessions = defineTool({
   name: "list_remote_sessions",
   title: "List persistent sessions",
   description:
-    "List persistent sessions to reattach to after a disconnect: persistent sessions held by a pty-mcp daemon, running and recently ended (kept 24 h with their exit code), whoever started them. " +
+    "List persistent sessions to reattach a session after a disconnect: persistent sessions held by a pty-mcp daemon, running and recently ended (kept 24 h with their exit code), whoever started them. " +
     "Without host: the local daemon (nothing is started just to list); reattach with create_local_session {session_id}. " +
     "With host: that host's daemon over SSH (connecting like create_ssh_session, installing pty-mcp there if missing); reattach with create_ssh_session {host, session_id}.",
   meta: { searchHint: "persistent session reattach resume after disconnect daemon remote host tmux list" },

@@ -7,10 +7,10 @@ export const sendControl = defineTool({
   name: "send_control",
   title: "Press a key",
   description:
-    `Press a key in a terminal session: ctrl+c to interrupt, arrow keys, escape, tab, function keys. Keys and chords: ${KEY_NAMES.join(", ")}. ` +
+    `Press a key in a terminal session: ctrl+c (ctrl-c) to interrupt a running command, arrow keys, escape, tab, function keys. Keys and chords: ${KEY_NAMES.join(", ")}. ` +
     '"break" sends a real serial BREAK (password recovery on routers); dtr_on/dtr_off/rts_on/rts_off set serial modem lines. ' +
     "Returns at once; read the effect with read_output or read_screen.",
-  meta: { searchHint: "key press keystroke ctrl+c interrupt arrow escape tab break control terminal" },
+  meta: { searchHint: "key press keystroke ctrl+c ctrl-c interrupt arrow escape tab break control terminal" },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: z.object({
     session_id: sessionId,

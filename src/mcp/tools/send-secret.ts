@@ -13,11 +13,11 @@ export const sendSecret = defineTool({
   name: "send_secret",
   title: "Type a password the human enters",
   description:
-    "Type a password at a password prompt without seeing it: ask the human for a password or other secret outside your context (a dialog, or the command in PTY_MCP_SECRET_COMMAND) and type it into a session waiting for it. " +
+    "Enter a password at a prompt (sudo, ssh, a login, a key passphrase) without seeing it: ask the human for the password or other secret outside your context (a dialog, or the command in PTY_MCP_SECRET_COMMAND) and type it into the session waiting for it. " +
     "You get only {success, length}; the secret never appears in results, logs, recordings or the audit trail. " +
     "The session must be at a password prompt (get_session_state: password_prompt); at a shell prompt it is refused. " +
     "To answer a prompt that will appear later by itself, use prepare_secret.",
-  meta: { requiresUserInteraction: true, searchHint: "enter type password passphrase secret credential prompt sudo ssh login human" },
+  meta: { requiresUserInteraction: true, searchHint: "type a password at a prompt: enter password passphrase secret credential input sudo ssh login human" },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: z.object(secretParams),
   output: z.object({ success: z.boolean(), length: z.number() }),
