@@ -8,6 +8,7 @@ import { z } from "zod";
 import { PtyError } from "../errors.ts";
 import { heldSecrets } from "../secrets/held-secrets.ts";
 import type { SessionRegistry } from "../session/registry.ts";
+import type { Progress } from "../session/wait-for.ts";
 import { VERSION } from "../version.ts";
 import { clientSupportsTasks, TASKS_EXTENSION, TaskStore } from "./tasks.ts";
 import { runsAsTask, type Tool } from "./tool.ts";
@@ -41,13 +42,16 @@ export function createServer(options: { tools: () => Promise<readonly Tool[]>; l
     const parsed = tool.input.safeParse(request.params.arguments ?? {});
     if (!parsed.success) return errorResult(new PtyError("INVALID_ARGUMENT", describeZodError(parsed.error)));
     const progressToken = ctx.mcpReq._meta?.progressToken;
-    const progress = (update: { progress: number; total?: number; message?: string }) => {
-      if (progressToken === undefined) return;
-      void ctx.mcpReq
-        .notify({ method: "notifications/progress", params: { progressToken, ...redactMessage(update) } })
-        .catch(() => undefined);
-    };
-    const run = async (signal: AbortSignal, report: typeof progress): Promise<CallToolResult> => {
+    // No token, no progress function: a tool then arms no progress timer (an idle wait_for wakes only at its deadline).
+    const progress: Progress | undefined =
+      progressToken === undefined
+        ? undefined
+        : (update) => {
+            void ctx.mcpReq
+              .notify({ method: "notifications/progress", params: { progressToken, ...redactMessage(update) } })
+              .catch(() => undefined);
+          };
+    const run = async (signal: AbortSignal, report: Progress | undefined): Promise<CallToolResult> => {
       try {
         // Last line of defense: a secret a device echoed never reaches the agent (SPEC §3 send_secret).
         const output = heldSecrets.redactValue((await tool.run(parsed.data, { sessions: options.sessions, signal: AbortSignal.any([signal, options.shutdown]), progress: report })) as Record<string, unknown>);
@@ -58,7 +62,7 @@ export function createServer(options: { tools: () => Promise<readonly Tool[]>; l
     };
     if (tasks && runsAsTask(tool, parsed.data) && clientSupportsTasks(ctx.mcpReq.envelope as Record<string, unknown> | undefined)) {
       // A CreateTaskResult (resultType "task") is not in the SDK's CallToolResult type.
-      return (await tasks.run((t) => run(t.signal, (u) => t.progress(redactMessage(u))), { signal: ctx.mcpReq.signal, progress })) as CallToolResult;
+      return (await tasks.run((t) => run(t.signal, (u) => t.progress(redactMessage(u))), { signal: ctx.mcpReq.signal, progress: progress ?? (() => undefined) })) as CallToolResult;
     }
     return run(ctx.mcpReq.signal, progress);
   });

@@ -14,8 +14,8 @@ export interface ToolContext {
   sessions: SessionRegistry;
   /** Aborts when the client cancels the call or the server shuts down. */
   signal: AbortSignal;
-  /** MCP progress notification (sent only when the client asked for progress). */
-  progress: Progress;
+  /** MCP progress notification; undefined when the client asked for none (no progress token, not a task). */
+  progress?: Progress;
 }
 
 /**
