@@ -189,6 +189,8 @@ describe("telnet transport: ser2net in front of a socat pair", () => {
     const ser2net = await startSer2net([{ device: pair.a, mode: "rfc2217" }], { strace: true });
     cleanups.push(() => ser2net[Symbol.asyncDispose]());
     const c = await open({ port: ser2net.ports[0]!, mode: "rfc2217", comPort: {} });
+    // ser2net clears BREAK (TIOCCBRK) when it opens the device, which may be logged after the COM-PORT answer: wait for it.
+    while (!ioctlCalls(ser2net.straceLog!).includes("TIOCCBRK")) await Bun.sleep(10);
     const before = ioctlCalls(ser2net.straceLog!).length;
     await c.t.capabilities.sendBreak!(100);
     // Wait for the condition (the second ioctl in the trace), bounded by the test's timeout.
@@ -222,7 +224,8 @@ describe("telnet transport: ser2net in front of a socat pair", () => {
     const commands = [{ dtr: false }, { rts: false }, { dtr: true }, { rts: true }];
     for (const [i, lines] of commands.entries()) {
       await c.t.capabilities.setModemLines!(lines);
-      for (let n = 0; n < 500 && sets().length <= i; n++) await Bun.sleep(10);
+      // Each TIOCMSET before the next command (bounded by the test's timeout).
+      while (sets().length <= i) await Bun.sleep(10);
     }
     tracer.kill("SIGINT");
     await tracer.exited;
@@ -308,6 +311,34 @@ while True:
       message: `127.0.0.1:${port} refused RFC 2217 COM-PORT-OPTION: it is not an RFC 2217 server (ser2net needs "telnet(rfc2217)" in the accepter). Use socket://127.0.0.1:${port} for a raw port, or create_telnet_session.`,
       retryable: false,
     });
+  });
+  test("harness: a port another socket holds when ser2net starts is seen (ser2net neither exits nor tells a client): that ser2net is killed, another starts on other ports", async () => {
+    // A socket bound to P, not listening: ser2net cannot bind P, and /proc/net/tcp does not show it.
+    const holder = Bun.spawn(["python3", "-c", "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1], flush=True); sys.stdin.read()"], { stdin: "pipe", stdout: "pipe" });
+    cleanups.push(async () => {
+      holder.kill();
+      await holder.exited;
+    });
+    const reader = holder.stdout.getReader();
+    let said = "";
+    while (!said.includes("\n")) said += new TextDecoder().decode((await reader.read()).value);
+    const held = Number(said.trim());
+    const pair = await device();
+    // The harness picks its ports with Math.random: make the first pick P.
+    const random = Math.random;
+    let picks = 0;
+    const [floor, top] = [10_000, Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").split(/\s+/)[0])];
+    Math.random = () => (++picks === 1 ? (held - floor + 0.5) / (top - floor) : random());
+    let ser2net: Awaited<ReturnType<typeof startSer2net>>;
+    try {
+      ser2net = await startSer2net([{ device: pair.a, mode: "rfc2217" }]);
+    } finally {
+      Math.random = random;
+    }
+    cleanups.push(() => ser2net[Symbol.asyncDispose]());
+    const c = await open({ port: ser2net.ports[0]!, mode: "rfc2217", comPort: { baudRate: 19200 } });
+    const running = Bun.spawnSync(["pgrep", "-c", "-f", `ser2net .*pty-mcp-ser2net-${process.pid}-`]).stdout.toString().trim();
+    expect({ otherPort: ser2net.ports[0] !== held, picks, baudRate: c.t.comPort.baudRate, running }).toEqual({ otherPort: true, picks: 2, baudRate: 19200, running: "1" });
   });
 });
 

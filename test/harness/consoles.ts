@@ -2,7 +2,7 @@
 // socat, one process per connection, as inetd would run it) logging in a throwaway user through
 // /bin/login; ser2net (YAML config) in front of socat pty pairs; scripted hostile servers.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,34 +10,99 @@ import { McpHarness } from "./mcp.ts";
 import { startSerialShell } from "./socat.ts";
 import { ready, type TransportCase } from "./transport-cases.ts";
 
-/** A port the OS just handed out (bound, then released) for a server that cannot listen on port 0 itself (ser2net). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+/**
+ * Ports for a server that cannot listen on port 0 itself (ser2net): random ones BELOW the kernel's
+ * ephemeral range (ip_local_port_range), free when picked. The kernel never hands those out for a
+ * bind to port 0 or an outgoing connection, so only a server asking for that very port can take
+ * one before ser2net binds it; startSer2net checks that the listening sockets are ser2net's own.
+ */
+function unusedPorts(count: number): number[] {
+  const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+  const floor = 10_000;
+  const top = Number.isInteger(low) && low > floor + 1000 ? low : 32_768;
+  const taken = new Set([...listening().keys()]);
+  const ports = new Set<number>();
+  while (ports.size < count) {
+    const port = floor + Math.floor(Math.random() * (top - floor));
+    if (!taken.has(port)) ports.add(port);
+  }
+  return [...ports];
 }
 
-/** Loopback TCP ports in LISTEN state, from /proc/net/tcp (no connection made: ser2net opens the device on connect). */
-function listening(): Set<number> {
-  const ports = new Set<number>();
-  for (const line of readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1)) {
-    const fields = line.trim().split(/\s+/);
-    if (fields[3] === "0A" && fields[1]) ports.add(Number.parseInt(fields[1].split(":")[1] ?? "0", 16));
+/** Loopback and wildcard TCP ports in LISTEN state (IPv4 and IPv6), each with its socket inode, from /proc/net/tcp{,6}. */
+function listening(): Map<number, Set<string>> {
+  const ports = new Map<number, Set<string>>();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(table, "utf8");
+    } catch {
+      continue; // no IPv6
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[3] !== "0A" || !fields[1] || !fields[9]) continue;
+      const port = Number.parseInt(fields[1].split(":").at(-1) ?? "0", 16);
+      let inodes = ports.get(port);
+      if (!inodes) ports.set(port, (inodes = new Set()));
+      inodes.add(fields[9]);
+    }
   }
   return ports;
 }
 
-async function waitListening(ports: number[], proc: { exitCode: number | null }, what: () => string): Promise<void> {
+/** A process and its descendants (strace's child ser2net), from /proc/PID/task/TID/children. */
+function processTree(root: number): number[] {
+  const pids = [root];
+  for (let i = 0; i < pids.length; i++) {
+    try {
+      for (const tid of readdirSync(`/proc/${pids[i]}/task`)) {
+        for (const child of readFileSync(`/proc/${pids[i]}/task/${tid}/children`, "utf8").trim().split(/\s+/)) if (child) pids.push(Number(child));
+      }
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+/** Socket inodes among the open files of a process tree ("socket:[N]" links in /proc/PID/fd). */
+function socketInodes(root: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const pid of processTree(root)) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // gone
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]!);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return inodes;
+}
+
+/**
+ * Waits until `proc` (or a child of it) listens on every port: "listening" when each port's LISTEN
+ * socket is its own; "taken" as soon as one port's LISTEN socket belongs to another process or
+ * the log says a port could not be bound (ser2net does not exit then, and a client would reach
+ * the other server); throws when it exited.
+ */
+async function waitOwnListening(ports: number[], proc: { pid: number; exitCode: number | null }, log: () => string, what: () => string): Promise<"listening" | "taken"> {
   for (;;) {
     const open = listening();
-    if (ports.every((p) => open.has(p))) return;
+    // The table first, then the fds: a socket of ours listening in the table is in our fds by then.
+    const ours = socketInodes(proc.pid);
     if (proc.exitCode !== null) throw new Error(`${what()} exited (${proc.exitCode}) before listening`);
+    if (/Unable to startup network port/.test(log())) return "taken";
+    if (ports.some((p) => [...(open.get(p) ?? [])].some((inode) => !ours.has(inode)))) return "taken";
+    if (ports.every((p) => [...(open.get(p) ?? [])].some((inode) => ours.has(inode)))) return "listening";
     await Bun.sleep(20);
   }
 }
@@ -55,13 +120,24 @@ export interface Ser2net extends AsyncDisposable {
 
 /**
  * ser2net 4 with one YAML connection per device (`accepter: telnet(rfc2217),tcp,127.0.0.1,PORT`
- * and so on, `connector: serialdev,DEVICE,9600n81,local`), in the foreground (-n), without UUCP
+ * and so on, `connector: serialdev,DEVICE,9600n81,local`), in the foreground with its log on stderr (-d), without UUCP
  * locks (-u). With `strace`, ser2net runs under `strace -f -e trace=ioctl` to see BREAK and modem lines.
  */
 export async function startSer2net(lines: { device: string; mode: Ser2netMode }[], options: { strace?: boolean } = {}): Promise<Ser2net> {
+  const strace = Bun.which("strace");
+  if (options.strace && !strace) throw new Error("strace is needed for this test: apt-get install -y strace");
+  // A port another server took between the pick and ser2net's bind is seen, not guessed at: that
+  // ser2net is killed and another one starts on other ports (at most a few times: ports are random).
+  for (let attempt = 1; ; attempt++) {
+    const started = await startSer2netOn(lines, unusedPorts(lines.length), options.strace ? strace : null);
+    if (started) return started;
+    if (attempt === 5) throw new Error(`ser2net: 5 sets of random ports were each taken by another server before ser2net bound them`);
+  }
+}
+
+/** One ser2net on `ports`; undefined when another process listens on one of them (that ser2net is killed). */
+async function startSer2netOn(lines: { device: string; mode: Ser2netMode }[], ports: number[], strace: string | null): Promise<Ser2net | undefined> {
   const dir = mkdtempSync(join(tmpdir(), `pty-mcp-ser2net-${process.pid}-`));
-  const ports: number[] = [];
-  for (let i = 0; i < lines.length; i++) ports.push(await freePort());
   const accepter = (mode: Ser2netMode) => (mode === "raw" ? "tcp" : mode === "telnet" ? "telnet,tcp" : "telnet(rfc2217),tcp");
   const yaml = lines
     .map(
@@ -75,25 +151,38 @@ export async function startSer2net(lines: { device: string; mode: Ser2netMode }[
     .join("\n");
   const config = join(dir, "ser2net.yaml");
   writeFileSync(config, yaml);
-  const straceLog = options.strace ? join(dir, "strace.log") : undefined;
-  const strace = Bun.which("strace");
-  if (options.strace && !strace) throw new Error("strace is needed for this test: apt-get install -y strace");
-  const argv = ["ser2net", "-n", "-u", "-c", config, "-P", join(dir, "ser2net.pid")];
-  const proc = Bun.spawn(straceLog && strace ? [strace, "-f", "-qq", "-e", "trace=ioctl", "-o", straceLog, ...argv] : argv, { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+  const straceLog = strace ? join(dir, "strace.log") : undefined;
+  // -d: ser2net's log on stderr, where a port it cannot bind is said ("Unable to startup network port").
+  const argv = ["ser2net", "-d", "-u", "-c", config, "-P", join(dir, "ser2net.pid")];
+  const proc = Bun.spawn(strace ? [strace, "-f", "-qq", "-e", "trace=ioctl", "-o", straceLog!, ...argv] : argv, { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
   let stderr = "";
-  void new Response(proc.stderr).text().then((t) => (stderr = t));
-  await waitListening(ports, proc, () => `ser2net (${stderr})`);
-  // Under strace, ser2net is strace's child: signal ser2net itself (its pid file), strace then exits with it.
-  const pidFile = join(dir, "ser2net.pid");
-  const ser2netPid = async () => {
-    for (let i = 0; i < 100; i++) {
-      const pid = Number(readFileSync(pidFile, { encoding: "utf8", flag: "a+" }).trim());
-      if (pid > 0) return pid;
-      await Bun.sleep(20);
+  void (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of proc.stderr) stderr += decoder.decode(chunk, { stream: true });
+  })().catch(() => {});
+  let state: "listening" | "taken";
+  try {
+    state = await waitOwnListening(ports, proc, () => stderr, () => `ser2net (${stderr})`);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  if (state === "taken") {
+    // A ser2net that could not bind a port neither exits nor ends on SIGTERM (seen with 4.3.11):
+    // SIGKILL it (and strace: a tracer killed first would leave ser2net running, detached).
+    for (const target of processTree(proc.pid).reverse()) {
+      try {
+        process.kill(target, "SIGKILL");
+      } catch {
+        // already gone
+      }
     }
-    return proc.pid;
-  };
-  const pid = straceLog ? await ser2netPid() : proc.pid;
+    await proc.exited;
+    rmSync(dir, { recursive: true, force: true });
+    return undefined;
+  }
+  // Under strace, ser2net is strace's child: signal ser2net itself, strace then exits with it.
+  const pid = strace ? (processTree(proc.pid).find((p) => p !== proc.pid) ?? proc.pid) : proc.pid;
   let stopped: Promise<void> | undefined;
   const stop = () => {
     stopped ??= (async () => {

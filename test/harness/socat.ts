@@ -50,7 +50,7 @@ export async function startSocatPair(): Promise<SocatPair> {
  * loop": both sides exist, links made; "listening on" for a listener); its stderr keeps being
  * drained so it never blocks on a full pipe.
  */
-export async function spawnSocat(addresses: string[], env?: Record<string, string | undefined>, readyLine = "starting data transfer loop"): Promise<Bun.Subprocess> {
+export async function spawnSocat(addresses: string[], env?: Record<string, string | undefined>, readyLine = "starting data transfer loop", said?: (log: string) => void): Promise<Bun.Subprocess> {
   const proc = Bun.spawn(["socat", "-d", "-d", ...addresses], { env: env ?? process.env, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
   const decoder = new TextDecoder();
   let log = "";
@@ -60,6 +60,7 @@ export async function spawnSocat(addresses: string[], env?: Record<string, strin
     if (done) throw new Error(`socat exited before it was ready (exit ${await proc.exited}):\n${log}`);
     log += decoder.decode(value, { stream: true });
   }
+  said?.(log);
   void (async () => {
     for (;;) if ((await reader.read().catch(() => ({ done: true }))).done) break;
   })();
@@ -90,10 +91,18 @@ export async function startSerialShell(env: Record<string, string> = {}): Promis
   };
 }
 
-/** A shell behind a raw TCP console port on 127.0.0.1 (one connection), like a ser2net raw port. */
-export async function startTcpShell(port: number, env: Record<string, string> = {}): Promise<{ kill(): Promise<void> }> {
-  const proc = await spawnSocat([`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, "EXEC:bash --norc --noprofile -i,pty,setsid,ctty,stderr,sane"], { ...process.env, ...env }, "listening on");
+/** A shell behind a raw TCP console port on 127.0.0.1 (one connection), like a ser2net raw port; the OS picks the port. */
+export async function startTcpShell(env: Record<string, string> = {}): Promise<{ port: number; kill(): Promise<void> }> {
+  let port = 0;
+  const proc = await spawnSocat(["TCP-LISTEN:0,bind=127.0.0.1,reuseaddr", "EXEC:bash --norc --noprofile -i,pty,setsid,ctty,stderr,sane"], { ...process.env, ...env }, "listening on", (log) => {
+    port = Number(/listening on AF=2 127\.0\.0\.1:(\d+)/.exec(log)?.[1] ?? 0);
+  });
+  if (!port) {
+    proc.kill();
+    throw new Error("socat TCP-LISTEN:0 did not say its port");
+  }
   return {
+    port,
     kill: async () => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
       await proc.exited;

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { cleanupDaemons, runtimeDir, server } from "./daemon.ts";
 import { McpHarness, plainBash } from "./mcp.ts";
 import { startSerialShell, startTcpShell } from "./socat.ts";
-import { freePort, knownHostsLine, makeKey, startSshd, tempDir, type Sshd } from "./sshd.ts";
+import { knownHostsLine, makeKey, startSshd, tempDir, type Sshd } from "./sshd.ts";
 
 /** What a transport offers beyond bytes in and out. */
 export interface CaseTraits {
@@ -131,9 +131,9 @@ export const telnetRawCase: TransportCase = {
     return {
       server: h,
       open: async () => {
-        const port = await freePort();
-        consoles.push(await startTcpShell(port, { PS1: "$ ", PROMPT_COMMAND: "", TERM: "xterm-256color" }));
-        return ready(h, (await h.call<{ session_id: string }>("create_telnet_session", { host: "127.0.0.1", port, raw: true, line_ending: "cr" })).session_id);
+        const shell = await startTcpShell({ PS1: "$ ", PROMPT_COMMAND: "", TERM: "xterm-256color" });
+        consoles.push(shell);
+        return ready(h, (await h.call<{ session_id: string }>("create_telnet_session", { host: "127.0.0.1", port: shell.port, raw: true, line_ending: "cr" })).session_id);
       },
       close: async () => {
         await h.close();
