@@ -280,3 +280,84 @@ describe.skipIf(!netnsAvailable)("reconnect_session through a ProxyJump chain", 
     await h.call("close_session", { session_id: id });
   });
 });
+
+describe.skipIf(!netnsAvailable)("a persistent SSH session through a ProxyJump chain", () => {
+  /** Prints tick 1 … tick 8, one a second, then exits 4. */
+  const TICKER = "i=1; while [ $i -le 8 ]; do echo tick $i; i=$((i+1)); sleep 1; done; exit 4";
+  const ticks = Array.from({ length: 8 }, (_, i) => `tick ${i + 1}\n`).join("");
+
+  /** Waits until the mirror says its link to the remote daemon is down. */
+  async function disconnected(id: string): Promise<void> {
+    let state = await h.call<Record<string, unknown>>("get_session_state", { session_id: id });
+    for (let i = 0; state.connected !== false && i < 400; i++) {
+      await Bun.sleep(25);
+      state = await h.call<Record<string, unknown>>("get_session_state", { session_id: id });
+    }
+    expect(state).toMatchObject({ connected: false });
+  }
+
+  test("the link cut at the jump host: the mirror reconnects through the chain by itself (every tick once, exit code 4); a new server reattaches by id through the alias", async () => {
+    await using c = await chain();
+    const s = await h.call<Record<string, unknown>>("create_ssh_session", { host: c.alias, persistent: true, command: TICKER });
+    expect(s).toMatchObject({ type: "ssh", target: c.targetAddress, persistent: true, connected: true, remote_path: remoteBinary });
+    const id = s.session_id as string;
+    expect((await h.call<{ matched: boolean }>("read_output", { session_id: id, wait_for: "tick 2", timeout: 30 })).matched).toBe(true);
+    await c.killJumpConnection();
+    const ended = await h.call<{ matched: boolean; is_alive: boolean }>("read_output", { session_id: id, wait_for: "never printed", timeout: 60 });
+    expect(ended).toMatchObject({ matched: false, is_alive: false });
+    expect(await h.call("get_session_state", { session_id: id })).toMatchObject({ is_alive: false, exit_code: 4, connected: true });
+    expect(await everything(id)).toBe(ticks);
+    // The mirror's second connection went through the jump host too.
+    expect([logins(c.jump), logins(c.target), peersOf(c.target)]).toEqual([2, 2, [c.jumpInside, c.jumpInside]]);
+
+    await using h2 = await startServer();
+    const again = await h2.call<Record<string, unknown>>("create_ssh_session", { host: c.alias, session_id: id });
+    expect(again).toMatchObject({ session_id: id, persistent: true, reattached: true, connected: true, target: c.targetAddress });
+    expect((await h2.call<{ output: string }>("read_output", { session_id: id, since_cursor: 0 })).output).toBe(ticks);
+    expect(await h2.call("get_session_state", { session_id: id })).toMatchObject({ is_alive: false, exit_code: 4 });
+    expect(peersOf(c.target)).toEqual([c.jumpInside, c.jumpInside, c.jumpInside]);
+    await h2.call("close_session", { session_id: id });
+    await h.callRaw("close_session", { session_id: id });
+  });
+
+  test("host keys on every hop of the mirror's reconnect: the jump host's, then the target's key changed → input refused with SSH_HOST_KEY_MISMATCH naming the hop, final, nothing typed; a new server's reattach is refused alike; both keys back → the same session goes on", async () => {
+    await using c = await chain();
+    const id = (await h.call<{ session_id: string }>("create_ssh_session", { host: c.alias, persistent: true })).session_id;
+    expect(await h.call("send_input", { session_id: id, input: "echo one", wait_for: "^one$" })).toMatchObject({ matched: true });
+    const jumpKey = c.jump.hostKey.path;
+    const targetKey = c.target.hostKey.path;
+
+    await c.jump.stop();
+    await disconnected(id);
+    const otherJump = await c.restartJump();
+    const viaMirror = await h.callError("send_input", { session_id: id, input: "echo typed-with-the-jump-key-changed" });
+    expect({ code: viaMirror.code, retryable: viaMirror.retryable, fingerprint: viaMirror.fingerprint }).toEqual({ code: "SSH_HOST_KEY_MISMATCH", retryable: false, fingerprint: otherJump.hostKey.fingerprint });
+    expect(viaMirror.message).toContain(`HOST KEY CHANGED for ${c.jumpLabel}: it now presents ssh-ed25519 ${otherJump.hostKey.fingerprint}, which differs from ${knownHosts}:${c.jumpLine}.`);
+    {
+      await using h2 = await startServer();
+      const err = await h2.callError("create_ssh_session", { host: c.alias, session_id: id });
+      expect({ code: err.code, retryable: err.retryable, fingerprint: err.fingerprint, message: err.message }).toEqual(mismatch(c.jumpLabel, otherJump.hostKey.fingerprint, c.jumpLine));
+    }
+    expect([logins(otherJump), peersOf(c.target).length]).toEqual([0, 1]);
+
+    await c.target.stop();
+    await c.restartJump(jumpKey);
+    const otherTarget = await c.restartTarget();
+    const viaTarget = await h.callError("send_input", { session_id: id, input: "echo typed-with-the-target-key-changed" });
+    expect({ code: viaTarget.code, retryable: viaTarget.retryable, fingerprint: viaTarget.fingerprint }).toEqual({ code: "SSH_HOST_KEY_MISMATCH", retryable: false, fingerprint: otherTarget.hostKey.fingerprint });
+    expect(viaTarget.message).toContain(`HOST KEY CHANGED for ${c.targetLabel}: it now presents ssh-ed25519 ${otherTarget.hostKey.fingerprint}, which differs from ${knownHosts}:${c.targetLine}.`);
+    {
+      await using h2 = await startServer();
+      const err = await h2.callError("create_ssh_session", { host: c.alias, session_id: id });
+      expect({ code: err.code, retryable: err.retryable, fingerprint: err.fingerprint, message: err.message }).toEqual(mismatch(c.targetLabel, otherTarget.hostKey.fingerprint, c.targetLine));
+    }
+    expect(logins(otherTarget)).toBe(0);
+
+    const back = await c.restartTarget(targetKey);
+    expect(await h.call("send_input", { session_id: id, input: "echo two", wait_for: "^two$" })).toMatchObject({ matched: true });
+    const all = await everything(id);
+    expect([all.includes("one\n"), all.includes("two\n"), all.includes("typed-with")]).toEqual([true, true, false]);
+    expect([logins(back), peersOf(back)]).toEqual([1, [c.jumpInside]]);
+    await h.call("close_session", { session_id: id });
+  });
+});

@@ -207,7 +207,10 @@ export class DaemonTransport implements Transport {
     if (!this.#connected && !this.#detached && !this.#exited) void this.#ensureConnected().catch(() => undefined);
   }
 
-  /** Resolves once attached again (at once when connected); rejects with DAEMON_UNAVAILABLE after a round of failed attempts. */
+  /**
+   * Resolves once attached again (at once when connected); rejects with DAEMON_UNAVAILABLE after a round of failed
+   * attempts, or at the first refusal that is not retryable (SSH_HOST_KEY_MISMATCH on any hop, SSH_AUTH_FAILED) with its code.
+   */
   #ensureConnected(): Promise<void> {
     if (this.#connected || !this.#reconnectTo) return Promise.resolve();
     const reconnect = this.#reconnectTo;
@@ -225,6 +228,14 @@ export class DaemonTransport implements Transport {
             if (err instanceof PtyError && err.code === "SESSION_NOT_FOUND") {
               this.#end({ code: null, signal: null, reason: `the session is gone from its daemon (${err.message})` });
               return;
+            }
+            // A refusal that trying again cannot change (a changed host key on any hop, auth refused):
+            // no more attempts in this round, and the call waiting for the link gets it as it is.
+            if (err instanceof PtyError && !err.retryable) {
+              throw new PtyError(err.code, `Lost the link to the daemon holding ${this.sessionId} (${this.#lossReason}); reconnecting was refused: ${err.message}`, false, {
+                cause: err,
+                ...(err.details ? { details: err.details } : {}),
+              });
             }
           }
         }

@@ -213,17 +213,18 @@ export async function startSshd(
       throw err;
     }
     const stop = async (): Promise<void> => {
-      for (const pid of childPids(proc.pid)) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // Already gone.
-        }
-      }
-      // Let the listener reap its children before it goes, or they linger as zombies under PID 1.
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      // A host going down. The listener is stopped first, so that no new connection (a client that
+      // reconnects at once) gets in while the ones it has are killed; then it goes on just long enough
+      // to reap them (sshd reaps in its SIGCHLD handler) and to see the SIGTERM (checked before any accept).
+      // Reaped by the listener, they do not linger as zombies under PID 1.
+      signal(proc.pid, "SIGSTOP");
+      const killed = childPids(proc.pid);
+      for (const pid of killed) signal(pid, "SIGKILL");
       const deadline = performance.now() + 3000;
-      while (childPids(proc.pid).length > 0 && performance.now() < deadline) await Bun.sleep(10);
-      if (proc.exitCode === null) proc.kill("SIGTERM");
+      while (killed.some(isRunning) && performance.now() < deadline) await Bun.sleep(10);
+      signal(proc.pid, "SIGTERM");
+      signal(proc.pid, "SIGCONT");
       await proc.exited;
     };
     return {
@@ -242,6 +243,26 @@ export async function startSshd(
     };
   }
   throw lastError instanceof Error ? lastError : new Error("could not start sshd");
+}
+
+/** Sends a signal to a process that may be gone already. */
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // Already gone (or reaped): nothing to do.
+  }
+}
+
+/** Whether pid is still a process that runs (not gone, not a zombie waiting to be reaped). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
 }
 
 /** Direct children of pid (from /proc; no pgrep dependency). */
