@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConnectionPool } from "../src/ssh/pool.ts";
+import { McpHarness } from "./harness/mcp.ts";
 import { knownHostsLine, makeKey, startSshd, sshdAvailable, tempDir, type Sshd } from "./harness/sshd.ts";
 
 const home = tempDir(`pty-mcp-pool-${process.pid}-`);
@@ -77,5 +78,47 @@ describe.skipIf(!sshdAvailable)("ConnectionPool", () => {
     expect(pool.stats()).toEqual({ open: 0, connects: 1 });
     await pool.acquire(bad).catch(() => undefined);
     expect(pool.stats().connects).toBe(2);
+  });
+});
+
+describe.skipIf(!sshdAvailable)("the pool under sshd's MaxSessions, through the binary", () => {
+  test("a channel refused on the pooled connection (MaxSessions 2, both taken) ends none of the sessions on it: the new session connects on its own, the next run_on_hosts on a fresh connection", async () => {
+    await using limited = await startSshd({ extraConfig: "MaxSessions 2" });
+    using dir = tempDir(`pty-mcp-pool-limit-${process.pid}-`);
+    mkdirSync(join(dir.path, ".ssh"), { mode: 0o700 });
+    limited.authorize(makeKey(join(dir.path, ".ssh", "id_ed25519")).pub);
+    writeFileSync(join(dir.path, ".ssh", "known_hosts"), `${knownHostsLine(limited)}\n`);
+    writeFileSync(join(dir.path, "hosts.ini"), `h1 ansible_host=127.0.0.1 ansible_port=${limited.port} ansible_user=root\n`);
+    await using h = await McpHarness.start({ env: { HOME: dir.path, SSH_AUTH_SOCK: "", PTY_MCP_INVENTORY: join(dir.path, "hosts.ini") } });
+    const logins = () => limited.log().match(/Accepted publickey for root /g)?.length ?? 0;
+    const target = { host: "127.0.0.1", port: limited.port, user: "root", shell_integration: false };
+    const alive = async (id: string, word: string) =>
+      expect(await h.call("send_input", { session_id: id, input: `echo ${word}-$((6*7))`, wait_for: `^${word}-42` })).toMatchObject({ matched: true, is_alive: true });
+
+    // run_on_hosts pools a connection; two sessions open their shells on it (sshd's two session channels).
+    expect(await h.call("run_on_hosts", { hosts: ["h1"], command: "echo pooled" })).toMatchObject({ groups: [{ hosts: ["h1"], exit_code: 0, output: "pooled\n" }] });
+    const first = (await h.call<{ session_id: string }>("create_ssh_session", target)).session_id;
+    await alive(first, "first");
+    const second = (await h.call<{ session_id: string }>("create_ssh_session", target)).session_id;
+    await alive(second, "second");
+    expect(logins()).toBe(1);
+
+    // The pooled connection refuses a third shell channel: the third session gets a connection of its own,
+    // and the two on the pooled one are not taken down with the refusal.
+    const third = (await h.call<{ session_id: string }>("create_ssh_session", target)).session_id;
+    await alive(third, "third");
+    await alive(first, "still");
+    await alive(second, "still");
+    expect(logins()).toBe(2);
+
+    // The refusing connection is out of the pool: run_on_hosts connects afresh and works.
+    expect(await h.call("run_on_hosts", { hosts: ["h1"], command: "echo again" })).toMatchObject({ groups: [{ hosts: ["h1"], exit_code: 0, output: "again\n" }], failures: [] });
+    expect(logins()).toBe(3);
+    // Once its last two users are closed, the retired connection closes.
+    const before = limited.connectionPids().length;
+    await h.call("close_session", { session_id: first });
+    await h.call("close_session", { session_id: second });
+    await until(() => limited.connectionPids().length === before - 1, "the retired connection to close");
+    await h.call("close_session", { session_id: third });
   });
 });

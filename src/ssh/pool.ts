@@ -22,7 +22,11 @@ export interface Lease extends Disposable {
   readonly reused: boolean;
   /** Gives the connection back (idempotent). */
   release(): void;
-  /** The connection is broken (a channel failed in a way that says so): drop it from the pool. */
+  /**
+   * A channel was refused on this connection (it may have died unnoticed, or sshd's MaxSessions is
+   * reached): it is never leased again (later leases connect afresh) and it closes once no lease holds
+   * it. Others' channels on it go on: a refusal for one caller must not end their sessions.
+   */
   discard(): void;
 }
 
@@ -33,6 +37,8 @@ interface Entry {
   leases: number;
   idleTimer: ReturnType<typeof setTimeout> | undefined;
   dead: boolean;
+  /** Out of the pool after a discard: closed when its last lease is released. */
+  retired: boolean;
 }
 
 export interface PoolStats {
@@ -95,6 +101,10 @@ export class ConnectionPool {
       released = true;
       e.leases--;
       if (e.leases === 0 && !e.dead) {
+        if (e.retired) {
+          this.#drop(e);
+          return;
+        }
         e.idleTimer = setTimeout(() => this.#drop(e), this.#idleMs);
         e.idleTimer.unref?.();
       }
@@ -104,8 +114,10 @@ export class ConnectionPool {
       reused,
       release,
       discard: () => {
+        if (this.#entries.get(e.key) === e) this.#entries.delete(e.key);
+        e.retired = true;
         release();
-        this.#drop(e);
+        if (e.leases === 0) this.#drop(e);
       },
       [Symbol.dispose]: release,
     };
@@ -117,7 +129,7 @@ export class ConnectionPool {
   }
 
   #start(key: string, options: SshConnectOptions): Entry {
-    const entry: Entry = { key, connecting: Promise.resolve() as unknown as Promise<SshConnection>, connection: undefined, leases: 0, idleTimer: undefined, dead: false };
+    const entry: Entry = { key, connecting: Promise.resolve() as unknown as Promise<SshConnection>, connection: undefined, leases: 0, idleTimer: undefined, dead: false, retired: false };
     this.#connects++;
     entry.connecting = this.#connect(options).then(
       (connection) => {
