@@ -5,10 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { spawnSync } from "bun";
-import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { McpHarness } from "./harness/mcp.ts";
 import { knownHostsLine, makeKey, startSshd, tempDir, type Sshd } from "./harness/sshd.ts";
+import { forksOverCommands, NO_FORKS } from "./harness/strace.ts";
 
 setDefaultTimeout(60_000);
 
@@ -65,7 +66,8 @@ beforeAll(async () => {
 
   bash = ensureUser(BASH_USER, "/bin/bash");
   // A banner from the rc file, a fixed prompt, and a history file the test reads.
-  writeOwned(bash, join(bash.home, ".bashrc"), "echo welcome-from-bashrc\nPS1='$ '\nHISTFILE=~/.bash_history_test\nalias hello='echo hello-from-alias'\n");
+  // $XDG_RUNTIME_DIR only for the test that wants it (pam_systemd sets it on most hosts; this sshd has no PAM).
+  writeOwned(bash, join(bash.home, ".bashrc"), "echo welcome-from-bashrc\nPS1='$ '\nHISTFILE=~/.bash_history_test\nalias hello='echo hello-from-alias'\n[ -f ~/.xdg-run/use ] && export XDG_RUNTIME_DIR=~/.xdg-run\n");
   if (zsh) {
     const z = ensureUser(ZSH_USER, zsh);
     writeOwned(z, join(z.home, ".zshrc"), "PS1='zsh%% '\nHISTFILE=~/.zsh_history_test\nSAVEHIST=100\nHISTSIZE=100\nsetopt hist_ignore_space\n");
@@ -125,6 +127,21 @@ describe("shell integration over ssh (bash login shell)", () => {
       expect(await h.call<R>("send_input", { session_id: id, input })).toMatchObject({ output, exit_code: code, is_complete: true, completion: "exact", state: "at_prompt" });
     }
     await h.call("close_session", { session_id: id });
+  });
+
+  test("with $XDG_RUNTIME_DIR (private, the user's), the typed hook forks nothing per prompt: trap -p goes to a file there", async () => {
+    const run = join(bash.home, ".xdg-run");
+    mkdirSync(run, { recursive: true, mode: 0o700 });
+    chownSync(run, bash.uid, bash.gid);
+    writeOwned(bash, join(run, "use"), "");
+    try {
+      const { session_id: id } = await h.call<{ session_id: string }>("create_ssh_session", login(BASH_USER));
+      const { pid, ...counted } = await forksOverCommands(h, id, home.path);
+      await h.call("close_session", { session_id: id });
+      expect({ ...counted, trapFile: existsSync(join(run, `pty-mcp-bash-${pid}.trap`)) }).toEqual({ ...NO_FORKS, trapFile: true });
+    } finally {
+      rmSync(run, { recursive: true, force: true });
+    }
   });
 
   test("a command that pauses for 1.5 s mid-output returns once, complete, with all its output", async () => {
