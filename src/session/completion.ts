@@ -70,7 +70,8 @@ export async function sendInput(host: CompletionHost, options: SendInputOptions)
   const raw = options.raw ?? false;
   let text = options.input;
   if (!raw) text = text.replace(/\r?\n$/, "").replace(/\r?\n/g, host.lineEnding) + host.lineEnding;
-  if (options.waitFor !== undefined) compilePatterns(options.waitFor); // a bad pattern fails before anything is typed
+  // Compiled once: a bad pattern fails before anything is typed, and the wait uses these.
+  const patterns = options.waitFor === undefined ? undefined : compilePatterns(options.waitFor);
   // Sent right after create, before the hooked shell drew its first prompt: wait for that prompt,
   // or the first command would be heuristic and its result would hold the prompt and the echo.
   if (!raw && host.shell.pending && !host.shell.active) await awaitFirstHookedPrompt(host, Math.min(options.timeoutMs, FIRST_PROMPT_WAIT_MS), options.signal);
@@ -84,9 +85,9 @@ export async function sendInput(host: CompletionHost, options: SendInputOptions)
   const exact = !raw && host.shell.active && host.shell.phase === "prompt" ? { prompts: host.shell.prompts, ends: host.shell.commandEnds, lines: Math.max(1, commandLines(echoOf)) } : undefined;
   try {
     await host.write(text, { kind: raw ? "raw" : "input", data: options.input });
-    if (options.waitFor !== undefined) {
+    if (patterns) {
       const wait = await waitFor(host, {
-        waitFor: options.waitFor,
+        waitFor: patterns,
         from: start,
         timeoutMs: options.waitForTimeoutMs ?? 10_000,
         contextLines: options.contextLines,

@@ -15,12 +15,25 @@ export interface Pattern {
 }
 
 export interface CompiledPatterns {
+  /** The pattern or list as given (for messages). */
+  readonly source: string | readonly string[];
   patterns: Pattern[];
   /** Set when some pattern was not a valid regex and is matched as plain text. */
   warning?: string;
 }
 
 const MAX_PATTERN_LENGTH = 4096;
+
+/** What a wait takes: a pattern, a list, or patterns compiled already (so a caller that validated them first does not compile them again). */
+export type PatternSource = string | readonly string[] | CompiledPatterns;
+
+export function patternsOf(input: PatternSource): CompiledPatterns {
+  return typeof input === "string" || isList(input) ? compilePatterns(input) : input;
+}
+
+function isList(input: readonly string[] | CompiledPatterns): input is readonly string[] {
+  return Array.isArray(input);
+}
 
 export function compilePatterns(input: string | readonly string[]): CompiledPatterns {
   const sources = typeof input === "string" ? [input] : [...input];
@@ -34,7 +47,7 @@ export function compilePatterns(input: string | readonly string[]): CompiledPatt
     if (pattern.kind === "substring") fallbacks.push(source);
     patterns.push(pattern);
   }
-  const result: CompiledPatterns = { patterns };
+  const result: CompiledPatterns = { source: input, patterns };
   if (fallbacks.length > 0) {
     result.warning = `Not a valid regular expression, matched as plain text: ${fallbacks.map((s) => JSON.stringify(s)).join(", ")}.`;
   }

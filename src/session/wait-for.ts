@@ -2,7 +2,7 @@
 // line after ANSI stripping, the unfinished last line (a prompt) included, against the RE2 patterns
 // of matcher.ts. The echo of input just sent never matches (SPEC §3 send_input).
 import { cleanText, displayedLine, stripAnsi } from "../terminal/ansi.ts";
-import { compilePatterns, firstMatch } from "./matcher.ts";
+import { firstMatch, patternsOf, type PatternSource } from "./matcher.ts";
 import type { OutputBuffer } from "./output-buffer.ts";
 
 export interface Progress {
@@ -10,8 +10,8 @@ export interface Progress {
 }
 
 export interface WaitOptions {
-  /** Pattern or list of patterns (RE2 syntax; invalid → substring with a warning). */
-  waitFor: string | readonly string[];
+  /** Pattern or list of patterns (RE2 syntax; invalid → substring with a warning), or compilePatterns' result for them. */
+  waitFor: PatternSource;
   /** Scan from here (absolute cursor); default the read mark. */
   from?: number;
   timeoutMs: number;
@@ -66,7 +66,8 @@ const BLOCK_SCAN_MIN = 4096;
  * until a pattern matches, the session ends, the time is up or the signal aborts.
  */
 export async function waitFor(source: WaitSource, options: WaitOptions): Promise<WaitResult> {
-  const { patterns, warning } = compilePatterns(options.waitFor);
+  const compiled = patternsOf(options.waitFor);
+  const { patterns, warning } = compiled;
   const contextLines = options.contextLines ?? 0;
   const started = performance.now();
   const deadline = started + options.timeoutMs;
@@ -168,7 +169,7 @@ export async function waitFor(source: WaitSource, options: WaitOptions): Promise
     if (options.signal?.aborted) return finish({ matched: false, timed_out: false, cancelled: true, cursor: pos });
     if (now >= deadline) return finish({ matched: false, timed_out: true, tail: tailLines(source, options.tailLines || 10), cursor: pos });
     if (options.progress && now >= nextProgress) {
-      options.progress({ progress: Math.round((now - started) / 1000), total: Math.round(options.timeoutMs / 1000), message: waitingMessage(source, options.waitFor) });
+      options.progress({ progress: Math.round((now - started) / 1000), total: Math.round(options.timeoutMs / 1000), message: waitingMessage(source, compiled.source) });
       nextProgress = now + PROGRESS_INTERVAL_MS;
     }
     await source.changed(Math.min(deadline - now, options.progress ? nextProgress - now : Number.POSITIVE_INFINITY), options.signal);
