@@ -1,23 +1,32 @@
 // bun bench/soak.ts — a soak of the compiled binary (issue #21), not a CI test. 50 workers, each
 // with at most one session at a time, run mixed work for SOAK_SECONDS (default 600) on this
 // machine: shells (exact echo round trips), floods (2 MB through wait_for), waits (a marker
-// after a sleep), resizes (+ read_screen), and persistent sessions (create in the daemon, detach,
-// reattach, read, close). Measured before the load, early in it, at its end and after every
-// session closed: open fds, child processes and RSS of the server and the daemon, and a
-// list_sessions round trip (p50/p99 over 20 calls) standing in for the server's event-loop
-// delay (it answers from memory, so its time is the wait for the loop). "lost" counts every
-// wrong output, error or missed wait; "leaked" compares after-close with before.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+// after a sleep), patterns (20 wait_for calls with patterns never seen before), resizes
+// (+ read_screen), and persistent sessions (create in the daemon, detach, reattach, read, close).
+// SOAK_KINDS=shell,flood picks workloads (to bisect a growth by workload); SOAK_WORKERS, SOAK_SAMPLE
+// (seconds between samples, default 30). SOAK_ROUNDS=N (with SOAK_ROUND_OPS, default 100): instead of
+// a timed run, N rounds of that many operations, each followed by a GC'd report with every session
+// closed, and the object types that grew between rounds.
+// Measured before the load, every SOAK_SAMPLE seconds during it, at its end and after every
+// session closed: open fds, child processes, RSS and the JS heap after a full GC (the servers run
+// with PTY_MCP_DEBUG_MEMORY: SIGUSR2 → Bun.gc(true) → memory-<pid>.json, src/cli/memory-report.ts)
+// of the server and the daemon, and a list_sessions round trip (p50/p99 over 20 calls) standing in
+// for the server's event-loop delay (it answers from memory, so its time is the wait for the loop).
+// A heap that stays flat while RSS grows is memory the allocator keeps, not a leak.
+// "lost" counts every wrong output, error or missed wait; "leaked" compares after-close with before.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { McpHarness, plainBash } from "../test/harness/mcp.ts";
+import { knownHostsLine, makeKey, startSshd, type Sshd } from "../test/harness/sshd.ts";
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const WORKERS = Number(process.env.SOAK_WORKERS ?? 50);
 type Json = Record<string, unknown>;
 
 const runtime = mkdtempSync(join(tmpdir(), `pty-mcp-soak-${process.pid}-`));
-const env = { XDG_RUNTIME_DIR: runtime, HOME: runtime, PTY_MCP_DAEMON_RETENTION: "60" };
+const env = { XDG_RUNTIME_DIR: runtime, HOME: runtime, PTY_MCP_DAEMON_RETENTION: "60", PTY_MCP_DEBUG_MEMORY: runtime };
+const SAMPLE_SECONDS = Number(process.env.SOAK_SAMPLE ?? 30);
 
 function fds(pid: number | undefined): number {
   if (pid === undefined) return 0;
@@ -63,7 +72,56 @@ function daemonPid(): number | undefined {
   }
 }
 
-const h = await McpHarness.start({ env });
+/** The process's memory after a full GC (its report file, written on SIGUSR2), in MB; undefined when it did not answer in 30 s. */
+async function heapAfterGc(pid: number | undefined): Promise<Json | undefined> {
+  if (pid === undefined) return undefined;
+  const file = join(runtime, `memory-${pid}.json`);
+  const mtime = () => {
+    try {
+      return statSync(file).mtimeMs;
+    } catch {
+      return 0;
+    }
+  };
+  const previous = mtime();
+  const asked = Date.now();
+  try {
+    process.kill(pid, "SIGUSR2");
+  } catch {
+    return undefined;
+  }
+  while (mtime() === previous || mtime() < asked - 1000) {
+    if (Date.now() - asked > 30_000) return undefined;
+    await Bun.sleep(20);
+  }
+  const r = JSON.parse(readFileSync(file, "utf8")) as Json;
+  const mb = (n: unknown) => Math.round((n as number) / 104857.6) / 10;
+  const types = Object.entries(r.object_types as Record<string, number>).slice(0, 8);
+  allTypes.set(pid, r.object_types as Record<string, number>);
+  return { rss_mb: mb(r.rss), heap_mb: mb(r.heap_size), extra_mb: mb(r.extra_memory), array_buffers_mb: mb(r.array_buffers), objects: r.object_count, protected: r.protected_objects, counts: r.counts, top_types: Object.fromEntries(types) };
+}
+/** The last report's object counts by type, per pid (rounds mode diffs them). */
+const allTypes = new Map<number, Record<string, number>>();
+/** Types whose count changed most from `a` to `b`. */
+function typeGrowth(a: Record<string, number> | undefined, b: Record<string, number> | undefined): Record<string, number> {
+  if (!a || !b) return {};
+  const names = new Set([...Object.keys(a), ...Object.keys(b)]);
+  const delta = [...names].map((n) => [n, (b[n] ?? 0) - (a[n] ?? 0)] as const).filter(([, d]) => d !== 0);
+  return Object.fromEntries(delta.sort((x, y) => Math.abs(y[1]) - Math.abs(x[1])).slice(0, 12));
+}
+
+const ALL_KINDS = ["shell", "flood", "wait", "patterns", "resize", "persistent", "record", "ssh"];
+const kinds = process.env.SOAK_KINDS ? process.env.SOAK_KINDS.split(",") : ALL_KINDS;
+// ssh: a real sshd on loopback (the test harness's), the soak's HOME trusting its key.
+let sshd: Sshd | undefined;
+if (kinds.includes("ssh")) {
+  sshd = await startSshd();
+  mkdirSync(join(runtime, ".ssh"), { recursive: true, mode: 0o700 });
+  sshd.authorize(makeKey(join(runtime, ".ssh", "id_ed25519")).pub);
+  writeFileSync(join(runtime, ".ssh", "known_hosts"), `${knownHostsLine(sshd)}\n`);
+}
+// SOAK_AUDIT=1: the server keeps an audit log (every input and output goes through it).
+const h = await McpHarness.start({ env: { ...env, SSH_AUTH_SOCK: "" }, args: process.env.SOAK_AUDIT ? ["serve", "--audit-log", join(runtime, "audit.log")] : ["serve"] });
 const serverPid = h.transport.pid!;
 
 async function roundTrips(): Promise<{ p50: number; p99: number }> {
@@ -80,10 +138,12 @@ async function roundTrips(): Promise<{ p50: number; p99: number }> {
 async function snapshot(label: string): Promise<Json> {
   const daemon = daemonPid();
   const open = ((await h.call<{ sessions: Json[] }>("list_sessions", {})).sessions ?? []).length;
-  return { label, sessions: open, server: { fds: fds(serverPid), children: descendants(serverPid), rss_mb: rssMb(serverPid) }, daemon: { fds: fds(daemon), children: descendants(daemon), rss_mb: rssMb(daemon) }, list_sessions_ms: await roundTrips() };
+  const server = { fds: fds(serverPid), children: descendants(serverPid), rss_mb: rssMb(serverPid), after_gc: await heapAfterGc(serverPid) };
+  return { label, at_s: Math.round((performance.now() - started) / 1000), operations: Object.values(counts).reduce((a, b) => a + b, 0), sessions: open, server, daemon: { fds: fds(daemon), children: descendants(daemon), rss_mb: rssMb(daemon), after_gc: await heapAfterGc(daemon) }, list_sessions_ms: await roundTrips() };
 }
 
-const counts: Record<string, number> = { shell: 0, flood: 0, wait: 0, resize: 0, persistent: 0 };
+const started = performance.now();
+const counts: Record<string, number> = {};
 const lost: string[] = [];
 const check = (what: string, ok: boolean, detail: unknown) => {
   if (!ok) lost.push(`${what}: ${JSON.stringify(detail).slice(0, 300)}`);
@@ -120,6 +180,37 @@ const jobs: Record<string, () => Promise<void>> = {
     check("wait", r.matched === true, r);
     await h.call("close_session", { session_id: id });
   },
+  async patterns() {
+    const id = await shell();
+    for (let i = 0; i < 20; i++) {
+      const n = Math.floor(Math.random() * 1e9);
+      const r = await h.call<Json>("send_input", { session_id: id, input: `echo p-${n}-end`, wait_for: [`^p-${n}-(end|x)$`, `never-${n}`], timeout_ms: 30_000 });
+      check("patterns", r.match_line === `p-${n}-end`, r);
+    }
+    await h.call("close_session", { session_id: id });
+  },
+  async record() {
+    // A log file and a recording (sinks), and a wait reporting progress (a progress token per call).
+    const n = Math.floor(Math.random() * 1e9);
+    const files = [join(runtime, `log-${n}.txt`), join(runtime, `rec-${n}.cast`)];
+    const id = await shell({ log_file: files[0], record: files[1] });
+    let progress = 0;
+    const r = await h.call<Json>("send_input", { session_id: id, input: "for i in 1 2 3; do echo tick-$i; sleep 0.4; done; echo REC-END", wait_for: "^REC-END$", timeout_ms: 30_000 }, { onprogress: () => progress++ });
+    check("record", r.matched === true, r);
+    await h.call("close_session", { session_id: id });
+    for (const f of files) rmSync(f, { force: true });
+  },
+  async ssh() {
+    const s = await h.call<Json>("create_ssh_session", { host: "127.0.0.1", port: sshd!.port, user: "root", command: "env PS1='$ ' PROMPT_COMMAND= bash --norc --noprofile" });
+    const ready = await h.call<Json>("read_output", { session_id: s.session_id, wait_for: "^\\$ $", timeout: 60 });
+    check("prompt", ready.matched === true, ready);
+    for (let i = 0; i < 3; i++) {
+      const n = Math.floor(Math.random() * 1e6);
+      const r = await h.call<Json>("send_input", { session_id: s.session_id, input: `echo ssh-${n}`, wait_for: `^ssh-${n}$`, timeout_ms: 30_000 });
+      check("ssh", r.match_line === `ssh-${n}`, r);
+    }
+    await h.call("close_session", { session_id: s.session_id });
+  },
   async resize() {
     const id = await shell();
     for (let i = 0; i < 3; i++) {
@@ -146,7 +237,10 @@ const jobs: Record<string, () => Promise<void>> = {
     await h.call("close_session", { session_id: id });
   },
 };
-const kinds = Object.keys(jobs);
+for (const kind of kinds) {
+  if (!jobs[kind]) throw new Error(`SOAK_KINDS: no workload "${kind}" (${Object.keys(jobs).join(", ")})`);
+  counts[kind] = 0;
+}
 
 // Warm up: the daemon starts with the first persistent session (the server then holds its
 // connection), so "before" has it running and a leak is what grows from there.
@@ -155,6 +249,40 @@ await jobs.shell!();
 await Bun.sleep(1000);
 const before = await snapshot("before");
 console.error(JSON.stringify(before));
+const ROUNDS = Number(process.env.SOAK_ROUNDS ?? 0);
+if (ROUNDS > 0) {
+  // Rounds mode (bisecting a growth): SOAK_ROUND_OPS operations of the chosen kinds per round, all
+  // sessions closed, then a GC'd report. A leak grows the same amount every round; a warm-up
+  // (code compiled on first use, caches filling to their caps) grows only in the first.
+  const perRound = Number(process.env.SOAK_ROUND_OPS ?? 100);
+  const reports: Json[] = [before];
+  const typesAt: (Record<string, number> | undefined)[] = [allTypes.get(serverPid)];
+  for (let round = 1; round <= ROUNDS; round++) {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: WORKERS }, async () => {
+        while (next < perRound) {
+          const kind = kinds[next++ % kinds.length]!;
+          try {
+            await jobs[kind]!();
+            counts[kind]!++;
+          } catch (err) {
+            lost.push(`${kind}: ${err instanceof Error ? err.message.slice(0, 300) : String(err)}`);
+          }
+        }
+      }),
+    );
+    await Bun.sleep(1000);
+    const r = await snapshot(`after round ${round}`);
+    reports.push(r);
+    typesAt.push(allTypes.get(serverPid));
+    const g = (r.server as Json).after_gc as Json;
+    console.error(`round ${round}: ${r.operations} ops, server heap ${g.heap_mb} MB, objects ${g.objects}, rss after gc ${g.rss_mb} MB; growth since round ${round - 1}: ${JSON.stringify(typeGrowth(typesAt[round - 1], typesAt[round]))}`);
+  }
+  console.log(JSON.stringify({ kinds, workers: WORKERS, per_round: perRound, operations: counts, lost: lost.length, lost_examples: lost.slice(0, 5), growth_last_round: typeGrowth(typesAt.at(-2), typesAt.at(-1)), reports }, null, 2));
+  await finish();
+  process.exit(0);
+}
 const deadline = performance.now() + SECONDS * 1000;
 let early: Json | undefined;
 let end: Json | undefined;
@@ -169,13 +297,16 @@ const workers = Array.from({ length: WORKERS }, async (_, w) => {
     }
   }
 });
+const samples: Json[] = [];
 const sampler = (async () => {
-  await Bun.sleep(Math.min(30_000, SECONDS * 100));
-  early = await snapshot("early (load)");
-  console.error(JSON.stringify(early));
-  await Bun.sleep(Math.max(0, deadline - performance.now() - 20_000));
-  end = await snapshot("end (load)");
-  console.error(JSON.stringify(end));
+  while (performance.now() + SAMPLE_SECONDS * 1000 < deadline - 5000) {
+    await Bun.sleep(SAMPLE_SECONDS * 1000);
+    const sample = await snapshot("load");
+    samples.push(sample);
+    early ??= sample;
+    console.error(JSON.stringify(sample));
+  }
+  end = samples.at(-1);
 })();
 await Promise.all([...workers, sampler]);
 // Ended sessions are kept until closed; every worker closed its own. Let the PTYs wind down.
@@ -189,9 +320,23 @@ const leaked = {
   daemon_children: (after.daemon as Json).children as number,
   sessions: after.sessions,
 };
-console.log(JSON.stringify({ seconds: SECONDS, workers: WORKERS, operations: counts, total: Object.values(counts).reduce((a, b) => a + b, 0), lost: lost.length, lost_examples: lost.slice(0, 5), leaked, before, early, end, after }, null, 2));
-await h.close();
-const daemon = daemonPid();
-if (daemon) process.kill(daemon, "SIGTERM");
-await Bun.sleep(500);
-rmSync(runtime, { recursive: true, force: true });
+/** One line per sample: the figures a reader compares (RSS vs heap after GC). */
+const table = [before, ...samples, after].map((x) => {
+  const sv = x.server as Json;
+  const dm = x.daemon as Json;
+  const g = (sv.after_gc ?? {}) as Json;
+  const dg = (dm.after_gc ?? {}) as Json;
+  return `${String(x.at_s).padStart(5)} s ${String(x.operations).padStart(6)} ops  server rss ${sv.rss_mb} MB (after gc ${g.rss_mb}) heap ${g.heap_mb} MB objects ${g.objects}  daemon rss ${dm.rss_mb} MB heap ${dg.heap_mb} MB  ${x.label}`;
+});
+console.error(table.join("\n"));
+console.log(JSON.stringify({ seconds: SECONDS, workers: WORKERS, operations: counts, total: Object.values(counts).reduce((a, b) => a + b, 0), lost: lost.length, lost_examples: lost.slice(0, 5), leaked, before, early, end, after, table }, null, 2));
+await finish();
+
+async function finish(): Promise<void> {
+  await h.close();
+  const daemon = daemonPid();
+  if (daemon) process.kill(daemon, "SIGTERM");
+  await sshd?.stop();
+  await Bun.sleep(500);
+  rmSync(runtime, { recursive: true, force: true });
+}

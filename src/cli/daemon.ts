@@ -6,6 +6,7 @@ import { isNotRunning, openDaemonSocket, startDaemon } from "../daemon-client/cl
 import { Daemon, DaemonRunning } from "../daemon/daemon.ts";
 import { ensureSocketDirectory, LOG_NAME, readDaemonPid } from "../daemon/socket-path.ts";
 import { errorMessage } from "../errors.ts";
+import { installMemoryReport } from "./memory-report.ts";
 import { parseOptions, SOCKET_OPTION, socketPathOf } from "./options.ts";
 
 const USAGE = "usage: pty-mcp daemon [--socket PATH] [--foreground] [--retention SECONDS]\n";
@@ -43,6 +44,7 @@ async function runForeground(socketPath: string, retentionMs: number | undefined
     process.stderr.write(`pty-mcp daemon: ${errorMessage(err)}\n`);
     return 1;
   }
+  installMemoryReport("daemon", () => daemon.counts());
   // The line a starter waits for (client.ts startDaemon): from here the socket accepts connections.
   process.stdout.write(`pty-mcp daemon listening on ${socketPath} (pid ${process.pid})\n`);
   // Nothing else goes to stdout: a starter stops reading it.

@@ -12,6 +12,7 @@ import { TaskStore } from "../mcp/tasks.ts";
 import type { Tool } from "../mcp/tool.ts";
 import { heldSecrets } from "../secrets/held-secrets.ts";
 import { SessionRegistry } from "../session/registry.ts";
+import { installMemoryReport } from "./memory-report.ts";
 
 // Cold start (README, Benchmark): initialize and tools/list need no tool, so the tools (and what they
 // load: the PTY, SSH, the terminal emulator, fleet…) are imported on the first tools/call, or just
@@ -78,6 +79,13 @@ export async function main(args: string[]): Promise<number> {
   process.stdout.on("error", () => void stop(0));
   // One task store for the connection (2026-07-28 only), also behind the task notifications on the wire.
   const tasks = new TaskStore();
+  // What a leak would pile up in: the registry, held secrets, tasks, the daemon link (empty until connected).
+  installMemoryReport("serve", async () => ({
+    ...sessions.counts(),
+    held_secrets: heldSecrets.size,
+    ...tasks.counts(),
+    ...(await (await import("../persistent/local-link.ts")).localLink.counts()),
+  }));
   const transport = new TaskNotifyingTransport(new StdioServerTransport(), tasks);
   handle = serveStdio(({ era }) => createServer({ tools: loadTools, listed, sessions, shutdown: shutdown.signal, era, tasks }), { transport, onerror: () => undefined });
   return done;

@@ -134,6 +134,13 @@ export class DaemonClient {
     });
   }
 
+  /** Requests waiting for their reply, sessions with listeners, listeners: for the memory report (cli/memory-report.ts). */
+  counts(): { pending: number; subscribed_sessions: number; subscribers: number; close_listeners: number } {
+    let subscribers = 0;
+    for (const set of this.#listeners.values()) subscribers += set.size;
+    return { pending: this.#pending.size, subscribed_sessions: this.#listeners.size, subscribers, close_listeners: this.#closeListeners.size };
+  }
+
   /** Events of one session (output, exit, resized, closed). */
   subscribe(session: string, listener: EventListener): Disposable {
     let set = this.#listeners.get(session);

@@ -106,6 +106,11 @@ export class Daemon implements DaemonHost {
     return daemon;
   }
 
+  /** What the daemon holds, for the memory report (cli/memory-report.ts). */
+  counts(): Record<string, number> {
+    return { sessions: this.sessions.list().length, hosted: this.#hosted.size, connections: this.#connections.size };
+  }
+
   /** Ends every session (SIGHUP, then SIGKILL), closes the socket and releases the lock. */
   stop(): Promise<void> {
     return (this.#stopped ??= (async () => {

@@ -52,6 +52,11 @@ export class TaskStore {
   readonly #tasks = new Map<string, TaskRecord>();
   readonly #listeners = new Set<(task: Record<string, unknown>) => void>();
 
+  /** Tasks kept (working and finished) and change listeners: for the memory report (cli/memory-report.ts). */
+  counts(): { tasks: number; task_listeners: number } {
+    return { tasks: this.#tasks.size, task_listeners: this.#listeners.size };
+  }
+
   /** Called with the task as tasks/get shows it whenever its status or status message changes. */
   onChange(listener: (task: Record<string, unknown>) => void): () => void {
     this.#listeners.add(listener);

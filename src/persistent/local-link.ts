@@ -40,6 +40,12 @@ class LocalDaemonLink implements DaemonLink {
     return description;
   }
 
+  /** The shared connection's counts (DaemonClient.counts), empty when there is none: for the memory report. */
+  async counts(): Promise<Record<string, number>> {
+    const client = await this.#shared?.catch(() => undefined);
+    return client && !client.isClosed ? client.counts() : {};
+  }
+
   /** Server shutdown: drop the connection (mirrors were detached before). */
   async close(): Promise<void> {
     const client = await this.#shared?.catch(() => undefined);

@@ -69,6 +69,11 @@ export class SessionRegistry {
     };
   }
 
+  /** What the registry holds, for the memory report (cli/memory-report.ts): all back to baseline once every session is closed. */
+  counts(): { sessions: number; added_listeners: number; input_hooks: number; fleet_hooks: number } {
+    return { sessions: this.#sessions.size, added_listeners: this.#added.size, input_hooks: this.inputHooks.length, fleet_hooks: this.fleetHooks.length };
+  }
+
   onAdded(listener: (session: Session) => void): Disposable {
     return this.#added.on(listener);
   }
