@@ -1,10 +1,10 @@
 import { z } from "zod";
-import { createPersistentLocal, reattachPersistent } from "../../persistent/local-link.ts";
 import { openLocalSession } from "../../local/open-local.ts";
 import { buildSinks } from "../../record/sinks.ts";
 import type { Session } from "../../session/session.ts";
 import { bool, createCommon, DEFAULT_COLS, DEFAULT_ROWS } from "../params.ts";
 import { defineTool } from "../tool.ts";
+import { localLink } from "./persistent.ts";
 
 export const createLocalSession = defineTool({
   name: "create_local_session",
@@ -46,7 +46,7 @@ export const createLocalSession = defineTool({
   }),
   async run(input, { sessions }) {
     if (input.session_id) {
-      const { session, reattached } = await reattachPersistent(sessions, input.session_id);
+      const { session, reattached } = await (await localLink()).reattachPersistent(sessions, input.session_id);
       return { ...persistentResult(session), reattached };
     }
     const cols = input.cols ?? DEFAULT_COLS;
@@ -63,7 +63,7 @@ export const createLocalSession = defineTool({
       shellIntegration: input.shell_integration,
     };
     if (input.persistent) {
-      const session = await createPersistentLocal(sessions, { ...local, logFile: input.log_file, logMaxSize: input.log_max_size, logMaxFiles: input.log_max_files, record: input.record });
+      const session = await (await localLink()).createPersistentLocal(sessions, { ...local, logFile: input.log_file, logMaxSize: input.log_max_size, logMaxFiles: input.log_max_files, record: input.record });
       return persistentResult(session);
     }
     const session = await openLocalSession(sessions, { ...local, sinks: () => buildSinks({ ...input, cols, rows }) });

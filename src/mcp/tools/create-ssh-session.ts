@@ -2,10 +2,11 @@ import { z } from "zod";
 import { PtyError } from "../../errors.ts";
 import { buildSinks } from "../../record/sinks.ts";
 import { openSshSession, type SshConnectOptions } from "../../ssh/open-ssh.ts";
-import { openPersistentSsh, reattachPersistentSsh, type RemoteFacts } from "../../persistent/ssh-link.ts";
+import type { RemoteFacts } from "../../persistent/ssh-link.ts";
 import type { Session } from "../../session/session.ts";
 import { bool, createCommon, DEFAULT_COLS, DEFAULT_ROWS, int, num } from "../params.ts";
 import { defineTool } from "../tool.ts";
+import { sshLink } from "./persistent.ts";
 
 const output = z.looseObject({
   session_id: z.string(),
@@ -83,10 +84,10 @@ export const createSshSession = defineTool({
       }
       const { command: _command, ...connect } = sshConnectOptions(input);
       if (input.session_id !== undefined) {
-        const { session, facts, reattached } = await reattachPersistentSsh(sessions, connect, input.session_id, signal);
+        const { session, facts, reattached } = await (await sshLink()).reattachPersistentSsh(sessions, connect, input.session_id, signal);
         return { ...persistentResult(session, facts), reattached };
       }
-      const { session, facts } = await openPersistentSsh(sessions, {
+      const { session, facts } = await (await sshLink()).openPersistentSsh(sessions, {
         connect,
         ...(input.command !== undefined ? { command: input.command } : {}),
         name: input.name,

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { detachMirror, isMirror } from "../../persistent/mirror.ts";
 import { PtyError } from "../../errors.ts";
 import { sessionId } from "../params.ts";
 import { defineTool } from "../tool.ts";
+import { mirrors } from "./persistent.ts";
 
 export const detachSession = defineTool({
   name: "detach_session",
@@ -14,10 +14,10 @@ export const detachSession = defineTool({
   output: z.looseObject({ success: z.boolean(), session_id: z.string() }),
   async run({ session_id }, { sessions }) {
     const session = sessions.getOrThrow(session_id);
-    if (!session.persistent || !isMirror(session)) {
+    if (!session.persistent || !(await mirrors()).isMirror(session)) {
       throw new PtyError("NOT_PERSISTENT", `Session ${session_id} is not persistent: detaching would end it. Use close_session to end it, or create a session with persistent: true to keep work running.`);
     }
-    await detachMirror(sessions, session_id);
+    await (await mirrors()).detachMirror(sessions, session_id);
     return { success: true, session_id };
   },
 });

@@ -1,9 +1,8 @@
 import { z } from "zod";
-import { listDaemonSessions } from "../../persistent/local-link.ts";
 import type { SessionInfo } from "../../daemon/protocol.ts";
-import { remoteLink } from "../../persistent/ssh-link.ts";
 import { int } from "../params.ts";
 import { defineTool } from "../tool.ts";
+import { localLink, sshLink } from "./persistent.ts";
 
 const daemonSession = z.looseObject({
   session_id: z.string(),
@@ -46,13 +45,13 @@ export const listRemoteSessions = defineTool({
   async run(input, { sessions: registry, signal }) {
     const status = input.status ?? "all";
     if (input.host !== undefined) {
-      const link = remoteLink({ host: input.host, ...(input.user ? { user: input.user } : {}), ...(input.port !== undefined ? { port: input.port } : {}) });
+      const link = (await sshLink()).remoteLink({ host: input.host, ...(input.user ? { user: input.user } : {}), ...(input.port !== undefined ? { port: input.port } : {}) });
       const client = await link.client(signal);
       const { sessions } = await client.request({ type: "list" });
       const chosen = sessions.filter((s) => status === "all" || (status === "running") === s.is_alive);
       return { host: link.facts?.target ?? input.host, daemon_running: true, sessions: chosen.map((s) => describe(s, registry.get(s.id) !== undefined, "ssh")) };
     }
-    const { sessions, running } = await listDaemonSessions();
+    const { sessions, running } = await (await localLink()).listDaemonSessions();
     const chosen = sessions.filter((s) => status === "all" || (status === "running") === s.is_alive);
     return { host: "localhost", daemon_running: running, sessions: chosen.map((s) => describe(s, registry.get(s.id) !== undefined)) };
   },
