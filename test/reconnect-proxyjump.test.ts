@@ -369,3 +369,24 @@ describe.skipIf(!netnsAvailable)("a persistent SSH session through a ProxyJump c
     await h.call("close_session", { session_id: id });
   });
 });
+
+describe.skipIf(!netnsAvailable)("transfer_file {session_id} through a ProxyJump chain", () => {
+  test("a session created through the alias: transfer_file {session_id} reaches its host through the same jump host (the address alone is unreachable from here), both ways", async () => {
+    await using c = await chain();
+    const id = (await h.call<{ session_id: string }>("create_ssh_session", { host: c.alias, shell_integration: false })).session_id;
+    const local = join(home.path, `transfer-${process.pid}.txt`);
+    const remote = join(home.path, `transfer-${process.pid}-on-target.txt`);
+    const back = join(home.path, `transfer-${process.pid}-back.txt`);
+    const content = "through the jump host\n".repeat(1000);
+    writeFileSync(local, content);
+    const sha256 = new Bun.CryptoHasher("sha256").update(content).digest("hex");
+    const up = await h.call("transfer_file", { direction: "upload", session_id: id, local_path: local, remote_path: remote });
+    expect(up).toMatchObject({ summary: { hosts: 1, ok: 1, failed: 0 }, results: [{ host: c.targetAddress, ok: true, bytes: content.length, sha256 }] });
+    const down = await h.call("transfer_file", { direction: "download", session_id: id, local_path: back, remote_path: remote });
+    expect(down).toMatchObject({ summary: { hosts: 1, ok: 1, failed: 0 }, results: [{ host: c.targetAddress, ok: true, sha256 }] });
+    expect([readFileSync(remote, "utf8") === content, readFileSync(back, "utf8") === content]).toEqual([true, true]);
+    // The session's login and the transfers' (one pooled connection) at the target, all from the jump host's side.
+    expect([peersOf(c.target), logins(c.target)]).toEqual([[c.jumpInside, c.jumpInside], 2]);
+    await h.call("close_session", { session_id: id });
+  });
+});

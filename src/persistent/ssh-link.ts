@@ -13,6 +13,7 @@ import type { SshDescription } from "../session/description.ts";
 import type { SessionRegistry } from "../session/registry.ts";
 import type { Session } from "../session/session.ts";
 import { passphraseAsker, type SshConnectOptions } from "../ssh/open-ssh.ts";
+import { rememberConnect } from "../ssh/session-connect.ts";
 import { connectSsh, type HostKeyInfo, type SshConnection } from "../ssh/ssh-transport.ts";
 import { VERSION } from "../version.ts";
 import type { DaemonLink } from "./link.ts";
@@ -203,6 +204,7 @@ export async function openPersistentSsh(registry: SessionRegistry, options: Pers
     },
     options.signal,
   );
+  rememberConnect(session, options.connect);
   return { session, facts: { ...(link.facts as RemoteFacts), ...(deployed ? { deployed } : {}) } };
 }
 
@@ -215,6 +217,7 @@ export async function reattachPersistentSsh(
 ): Promise<{ session: Session; facts: RemoteFacts; reattached: boolean }> {
   const link = remoteLink(connect);
   const { session, reattached } = await reattach(registry, link, id, signal);
+  rememberConnect(session, connect);
   return { session, facts: link.facts as RemoteFacts, reattached };
 }
 

@@ -9,6 +9,7 @@ import type { Session } from "../session/session.ts";
 import type { OutputSink } from "../session/sink.ts";
 import { hookableShell } from "../session/shell-hooks.ts";
 import { sharedPool } from "./pool.ts";
+import { rememberConnect } from "./session-connect.ts";
 import { openSshTransport, openSshTransportOn, type SshSessionOptions, type SshTransport } from "./ssh-transport.ts";
 
 /**
@@ -109,6 +110,7 @@ export async function openSshSession(registry: SessionRegistry, options: OpenSsh
     ready: async (session, transport) => {
       // A call cancelled while connecting must not leave a session nobody knows the id of.
       if (options.signal?.aborted) throw cancelled(transport.target);
+      rememberConnect(session, options.connect);
       if (options.shellIntegration !== false && options.connect.command !== undefined) session.shell.off = "off: a command runs instead of the login shell";
       if (integrate) {
         await hook(session, transport, options.signal);

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { PtyError } from "../../errors.ts";
 import { sharedPool } from "../../ssh/pool.ts";
+import { connectOf } from "../../ssh/session-connect.ts";
 import { selectFleet } from "../../fleet/select.ts";
 import type { FleetHost } from "../../fleet/targets.ts";
 import { transferFile } from "../../fleet/transfer.ts";
@@ -56,11 +57,13 @@ export const transferFileTool = defineTool({
     let hosts: FleetHost[];
     if (input.session_id !== undefined) {
       const session = sessions.getOrThrow(input.session_id);
-      // The session's target is user@host:port as connected (after ~/.ssh/config).
+      // The session's target is user@host:port as connected (after ~/.ssh/config); it is reached the way
+      // the session was (its alias, jump hosts, key, password), not by that address alone.
       const m = /^(.+)@(.+):(\d+)$/.exec(session.target);
-      if (session.type !== "ssh" || !m) throw new PtyError("INVALID_ARGUMENT", `Session ${input.session_id} is not an SSH session; give host or pattern.`);
+      const connect = connectOf(session);
+      if (session.type !== "ssh" || !m || !connect) throw new PtyError("INVALID_ARGUMENT", `Session ${input.session_id} is not an SSH session; give host or pattern.`);
       const [, user = "", hostname = "", port = "22"] = m;
-      hosts = [{ name: session.target, hostname, port: Number(port), user, groups: [], connect: { host: hostname, user, port: Number(port) } }];
+      hosts = [{ name: session.target, hostname, port: Number(port), user, groups: [], connect }];
     } else hosts = (await selectFleet(input.host !== undefined ? { hosts: [input.host] } : fleetRequest(input))).hosts;
     const what = input.direction === "upload" ? `upload ${input.local_path} -> ${input.remote_path}` : `download ${input.remote_path} -> ${input.local_path}`;
     const report = await sessions.beforeFleetInput({ tool: "transfer_file", target: hosts.map((h) => h.name).join(","), cmd: input.mode === undefined ? what : `${what} mode ${input.mode.toString(8)}` });
