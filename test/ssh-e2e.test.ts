@@ -219,6 +219,9 @@ describe("ssh sessions through the binary", () => {
       tried_methods: [],
       skipped_keys: [`${encrypted.path} (encrypted, asking for the passphrase failed: The secret command (PTY_MCP_SECRET_COMMAND) failed with exit 1; its error output is in pty-mcp's log (stderr))`],
     });
+    // The server logs the command's error before it answers, but its stderr is another pipe, read by this
+    // process's event loop in its own time: wait for the line rather than expect it already read.
+    await until(() => h.stderr.includes(`cat: ${passphraseFile}: No such file or directory`), "the secret command's error in the server's log").catch(() => undefined);
     expect(h.stderr).toContain(`cat: ${passphraseFile}: No such file or directory`);
 
     writeFileSync(passphraseFile, `${PASSPHRASE}\n`, { mode: 0o600 });
