@@ -1,5 +1,6 @@
 // run_dialog's core over an in-memory Transport: a program played by hand, answering what is typed.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, spyOn, test } from "bun:test";
+import { RE2JS } from "re2js";
 import { runDialog } from "./dialog.ts";
 import { memorySession, MemoryTransport } from "../../test/harness/memory-transport.ts";
 import type { Session } from "./session.ts";
@@ -140,5 +141,33 @@ describe("run_dialog core", () => {
     await runDialog(s, { steps: [{ expect: "A>", send: "b" }, { expect: "B>" }], timeoutMs: 5000, progress: (p) => seen.push(p.progress) });
     expect(seen).toEqual([0, 1, 2]);
     await s.close();
+  });
+});
+
+describe("run_dialog compiles each expect pattern once", () => {
+  test("an optional step waits for its own and the next step's patterns with the validation's compiled ones: one line and one block compile per regex", async () => {
+    const spy = spyOn(RE2JS, "compile");
+    try {
+      const t = new MemoryTransport((text, term) => {
+        if (text === "yes\r") term.print("yes\r\npassword: ");
+        if (text === "pw\r") term.print("\r\nWelcome\r\n$ ");
+      });
+      const s = session(t);
+      t.print("Continue (yes/no)? ");
+      const steps = [{ expect: "\\(yes/no\\)", send: "yes" }, { expect: "^Banner", optional: true, timeoutMs: 60_000 }, { expect: "password: $", send: "pw" }, { expect: "^Welcome$" }];
+      const r = await runDialog(s, { steps, timeoutMs: 5000 });
+      const sources = steps.map((step) => step.expect);
+      expect({
+        steps: r.steps.map((step) => [step.index, step.matched, step.skipped ?? false]),
+        compiles: sources.map((source) => spy.mock.calls.filter((args) => args[0] === source).map((args) => args.length)),
+      }).toEqual({
+        steps: [[0, true, false], [1, false, true], [2, true, false], [3, true, false]],
+        // [source] and [source, MULTILINE]: the old path compiled "password: $" six times (validation, as the optional step's next, its own wait).
+        compiles: [[1, 2], [1, 2], [1, 2], [1, 2]],
+      });
+      await s.close();
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

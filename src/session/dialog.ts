@@ -5,7 +5,7 @@
 // a function.
 import { PtyError } from "../errors.ts";
 import { resolveKey } from "./keys.ts";
-import { compilePatterns } from "./matcher.ts";
+import { compilePatterns, joinPatterns, type CompiledPatterns } from "./matcher.ts";
 import type { SessionState } from "./classifier.ts";
 import { budgetedText, RESULT_BUDGET_BYTES, type Elided } from "./result-budget.ts";
 import { MAX_INPUT_BYTES, type Session } from "./session.ts";
@@ -72,11 +72,15 @@ const TAIL_LINES = 10;
 /** The first step looks back at most this far for the start of the line on screen. */
 const LINE_LOOKBACK = 64 * 1024;
 
-/** Throws INVALID_ARGUMENT / REGEX_REJECTED for a dialog that must not start; nothing is typed before this passed. */
-export function validateDialog(steps: readonly DialogStep[], lineEnding: string): { warning?: string } {
+/**
+ * Throws INVALID_ARGUMENT / REGEX_REJECTED for a dialog that must not start; nothing is typed before this passed.
+ * Returns each step's compiled expect patterns (the waits use them: every pattern is compiled once).
+ */
+export function validateDialog(steps: readonly DialogStep[], lineEnding: string): { warning?: string; expects: CompiledPatterns[] } {
   if (steps.length === 0) throw new PtyError("INVALID_ARGUMENT", "steps is empty; give at least one {expect, send?} step.");
   if (steps.length > MAX_DIALOG_STEPS) throw new PtyError("INVALID_ARGUMENT", `${steps.length} steps; the limit is ${MAX_DIALOG_STEPS}. Split the dialog into several run_dialog calls.`);
   const warnings: string[] = [];
+  const expects: CompiledPatterns[] = [];
   steps.forEach((step, index) => {
     const where = `steps[${index}]`;
     const answers = [step.send !== undefined, step.key !== undefined, step.secret === true].filter(Boolean).length;
@@ -88,6 +92,7 @@ export function validateDialog(steps: readonly DialogStep[], lineEnding: string)
       if (err instanceof PtyError) throw new PtyError(err.code, `${where}.expect: ${err.message}`, err.retryable, { cause: err });
       throw err;
     }
+    expects.push(compiled);
     if (compiled.warning) warnings.push(`${where}: ${compiled.warning}`);
     if (Array.isArray(step.send)) {
       const expected = typeof step.expect === "string" ? 1 : step.expect.length;
@@ -112,7 +117,7 @@ export function validateDialog(steps: readonly DialogStep[], lineEnding: string)
       }
     }
   });
-  return warnings.length > 0 ? { warning: warnings.join(" ") } : {};
+  return warnings.length > 0 ? { warning: warnings.join(" "), expects } : { expects };
 }
 
 /** The text typed for an answer: newlines become the line ending, one line ending after it (as send_input). */
@@ -134,13 +139,9 @@ function firstStepStart(session: Session): number {
   return Math.min(session.readMark, lineStart);
 }
 
-function patternList(expect: string | readonly string[]): string[] {
-  return typeof expect === "string" ? [expect] : [...expect];
-}
-
 export async function runDialog(session: Session, options: DialogOptions): Promise<DialogResult> {
   const { steps } = options;
-  const { warning } = validateDialog(steps, session.lineEnding);
+  const { warning, expects } = validateDialog(steps, session.lineEnding);
   if (steps.some((s) => s.secret) && !options.typeSecret) throw new PtyError("INTERNAL_ERROR", "run_dialog: no secret flow given.");
   const started = performance.now();
   const deadline = started + options.timeoutMs;
@@ -156,8 +157,9 @@ export async function runDialog(session: Session, options: DialogOptions): Promi
   for (let i = 0; i < total && !failure; i++) {
     const step = steps[i]!;
     const stepStarted = performance.now();
-    const own = patternList(step.expect);
-    const next = step.optional && i + 1 < total ? patternList(steps[i + 1]!.expect) : [];
+    const own = expects[i]!;
+    // An optional step also waits for the next step's patterns (after its own): if they come first, it is skipped.
+    const patterns = step.optional && i + 1 < total ? joinPatterns(own, expects[i + 1]!) : own;
     const message = `step ${i + 1}/${total}: waiting for ${JSON.stringify(step.expect)}`;
     options.progress?.({ progress: i, total, message });
     let wait: WaitResult;
@@ -171,7 +173,7 @@ export async function runDialog(session: Session, options: DialogOptions): Promi
       const stepTimeout = step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
       const timeoutMs = Math.max(0, Math.min(stepTimeout, remaining));
       wait = await session.waitFor({
-        waitFor: [...own, ...next],
+        waitFor: patterns,
         from,
         timeoutMs,
         echoOf,
@@ -196,10 +198,10 @@ export async function runDialog(session: Session, options: DialogOptions): Promi
         break;
       }
       matchedIndex = wait.matched_index ?? 0;
-      if (matchedIndex >= own.length) {
+      if (matchedIndex >= own.patterns.length) {
         // The next step's prompt came first: this optional step is not coming.
         results.push({ index: i, matched: false, skipped: true, elapsed_ms: elapsed });
-        carried = { wait, index: matchedIndex - own.length };
+        carried = { wait, index: matchedIndex - own.patterns.length };
         continue;
       }
     }

@@ -35,6 +35,13 @@ function isList(input: readonly string[] | CompiledPatterns): input is readonly 
   return Array.isArray(input);
 }
 
+/** `first`'s patterns then `second`'s, as one list (matched_index counts on from first's length). */
+export function joinPatterns(first: CompiledPatterns, second: CompiledPatterns): CompiledPatterns {
+  const list = (source: string | readonly string[]) => (typeof source === "string" ? [source] : source);
+  const warning = [first.warning, second.warning].filter(Boolean).join(" ");
+  return { source: [...list(first.source), ...list(second.source)], patterns: [...first.patterns, ...second.patterns], ...(warning ? { warning } : {}) };
+}
+
 export function compilePatterns(input: string | readonly string[]): CompiledPatterns {
   const sources = typeof input === "string" ? [input] : [...input];
   if (sources.length === 0) throw new PtyError("INVALID_ARGUMENT", "wait_for is an empty list; give a pattern or a list of patterns.");
