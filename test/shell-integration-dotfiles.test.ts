@@ -232,6 +232,39 @@ describe("bash set-ups that broke the hook", () => {
     });
   });
 
+  test.each([
+    ["", ""],
+    [", with a DEBUG trap", `trap ': "$BASH_COMMAND"' DEBUG\n`],
+  ])("set -e in .bashrc%s: a failed status the shell forgives (left of &&) is passed on without ending the shell", async (_, trap) => {
+    const home = makeHome({ files: { ".bashrc": `set -e\n${BASH_USER_HOOK}PS1='\\w> '\nPROMPT_COMMAND=__user_hook\n${trap}` } });
+    const { session_id: id } = await h.call<{ session_id: string }>("create_local_session", { command: "bash", cwd: home, env: { HOME: home }, cols: 120, rows: 40 });
+    for (let i = 0; i < 200; i++) {
+      const state = await h.call<R>("get_session_state", { session_id: id });
+      if (state.shell_integration === true && state.state === "at_prompt") break;
+      await Bun.sleep(50);
+    }
+    const got: R[] = [];
+    // `false && …` ends with status 1 that set -e forgives: with the hook's entries returning it plainly the shell ended there.
+    for (const input of ["true", "echo x", "cd ~/work", "false && echo no", "false || echo recovered", ""]) {
+      const r = await h.call<R>("send_input", { session_id: id, input });
+      got.push({ output: r.output, exit_code: r.exit_code, completion: r.completion });
+    }
+    const state = await h.call<R>("get_session_state", { session_id: id });
+    await h.call("close_session", { session_id: id });
+    expect({ got, state: state.state, hookRuns: readFileSync(join(home, PROMPTS_FILE), "utf8").split("\n").filter(Boolean).length }).toEqual({
+      got: [
+        { output: "~> ", exit_code: 0, completion: "exact" },
+        { output: "x\n~> ", exit_code: 0, completion: "exact" },
+        { output: "~/work> ", exit_code: 0, completion: "exact" },
+        { output: "~/work> ", exit_code: 1, completion: "exact" },
+        { output: "recovered\n~/work> ", exit_code: 0, completion: "exact" },
+        { output: "~/work> ", exit_code: undefined, completion: "exact" },
+      ],
+      state: "at_prompt",
+      hookRuns: 7,
+    });
+  });
+
   test("bash --norc with the caller's PROMPT_COMMAND (env), ending in ';' and rebuilding PS1", async () => {
     const run = await expectClean({
       command: "bash --norc --noprofile",

@@ -9,15 +9,18 @@
 # The last entry puts ours back first and last when something added entries later (a framework that
 # installs itself at the first prompt, the user), and keeps the user's DEBUG trap blind to our entries:
 # frameworks that re-arm their trap in their own last entry (bash-preexec, liquidprompt, starship)
-# take the next command for the user's, and ours must not be it. Every expansion is `set -u` safe.
+# take the next command for the user's, and ours must not be it. Every expansion is `set -u` safe, and
+# no command of ours fails under `set -e` (which ends an interactive shell too): a status is passed on
+# as the left side of `&&` (`false && true` at the prompt must not end the shell), or in an `if`.
 # Nothing forks at a prompt or around a command (a fork costs ~0.5 ms a prompt): `trap -p DEBUG`, which
 # says nothing inside a function, is written by our last entry itself into a file of the session's
 # ($__ptymcp_tf: set by whoever gives us this file, or one in $XDG_RUNTIME_DIR) and read back. With no
 # such file (or when writing it fails) the last entry passes `$(trap -p DEBUG)` instead, one fork a prompt.
 __ptymcp_ret() { return "$1"; }
 __ptymcp_status() { local s=$?; printf '\033]133;D;%s\007' "$s"; return $s; }
-# The user's DEBUG trap, for every command but ours, with $? and $_ as the trap would have seen them.
-__ptymcp_debug() { local s=$?; case ${FUNCNAME[1]-}:${BASH_COMMAND-} in __ptymcp_* | *:__ptymcp_* | *':trap -p DEBUG '*'$__ptymcp_tf'*) return 0 ;; esac; __ptymcp_ret "$s" "$1"; eval "${__ptymcp_user_debug-}"; }
+# The user's DEBUG trap, for every command but ours, with $? and $_ as the trap would have seen them
+# (set by a condition: a non-zero $? must not trip `set -e`).
+__ptymcp_debug() { local s=$?; case ${FUNCNAME[1]-}:${BASH_COMMAND-} in __ptymcp_* | *:__ptymcp_* | *':trap -p DEBUG '*'$__ptymcp_tf'*) return 0 ;; esac; if __ptymcp_ret "$s" "$1"; then eval "${__ptymcp_user_debug-}"; else eval "${__ptymcp_user_debug-}"; fi; }
 # Takes a DEBUG trap that is not ours yet ($1: `trap -p DEBUG`, which says nothing inside a function;
 # read only when it is exactly that, bash's own quoting) into __ptymcp_debug. One installed during this prompt (bash-preexec installs itself at the first
 # prompt) already fired for our last entry, which disarmed bash-preexec until the next prompt: it is
@@ -33,5 +36,5 @@ __ptymcp_prompt() { local s=$1 t=${2-} j=${PROMPT_COMMAND[*]-}; if [[ -n $t && $
 __ptymcp_writable() { if [[ -n ${PROMPT_COMMAND+x} ]] && (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 404 )); then case ${PROMPT_COMMAND@a} in *r*) return 1 ;; esac; return 0; fi; ( PROMPT_COMMAND= ) 2>/dev/null; }
 # The file for `trap -p DEBUG`: the one we were given, else one in the user's private runtime dir, else none.
 __ptymcp_file() { __ptymcp_tf=${__ptymcp_tf-}; if [[ -z $__ptymcp_tf && -n ${XDG_RUNTIME_DIR-} && -d $XDG_RUNTIME_DIR && -O $XDG_RUNTIME_DIR && -w $XDG_RUNTIME_DIR ]]; then __ptymcp_tf=$XDG_RUNTIME_DIR/pty-mcp-bash-$$.trap; fi; }
-__ptymcp_install() { __ptymcp_first='__ptymcp_status "$_"'; __ptymcp_last='__ptymcp_s=$?; trap -p DEBUG 2>/dev/null >|"$__ptymcp_tf" || __ptymcp_tf=; __ptymcp_prompt "$__ptymcp_s" "${__ptymcp_tf:-$(trap -p DEBUG)}"'; __ptymcp_file; if __ptymcp_writable; then __ptymcp_compose; __ptymcp_trap "$1"; else printf '\033]133;pty-mcp-off;PROMPT_COMMAND is read-only\007'; fi; }
+__ptymcp_install() { __ptymcp_first='__ptymcp_status "$_" && __ptymcp_ret 0 "$_"'; __ptymcp_last='__ptymcp_s=$?; trap -p DEBUG 2>/dev/null >|"$__ptymcp_tf" || __ptymcp_tf=; __ptymcp_prompt "$__ptymcp_s" "${__ptymcp_tf:-$(trap -p DEBUG)}" && __ptymcp_ret 0'; __ptymcp_file; if __ptymcp_writable; then __ptymcp_compose; __ptymcp_trap "$1"; else printf '\033]133;pty-mcp-off;PROMPT_COMMAND is read-only\007'; fi; }
 __ptymcp_install "$(trap -p DEBUG)"
