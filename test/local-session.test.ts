@@ -63,8 +63,10 @@ describe("local sessions", () => {
     writeFileSync(log, "boot\n");
     const s = await h.call<{ session_id: string }>("create_local_session", { command: "tail", args: ["-n", "+1", "-f", log] });
     await h.call("read_output", { session_id: s.session_id, wait_for: "boot", timeout: 10 });
-    // A background writer appends over time, the error in the middle.
-    const writer = Bun.spawn(["bash", "-c", `for l in "info 1" "info 2" "CRITICAL disk full" "info 3" "info 4"; do echo "$l" >> '${log}'; sleep 0.1; done`]);
+    // A background writer appends over time, the error in the middle. The error and the two lines after it are
+    // one append: the lines after a match are only waited for briefly (until output is quiet 200 ms), and a
+    // loaded machine made the 0.1 s gaps between separate appends longer than that (context ended at "info 3").
+    const writer = Bun.spawn(["bash", "-c", `for l in "info 1" "info 2" $'CRITICAL disk full\\ninfo 3\\ninfo 4'; do echo "$l" >> '${log}'; sleep 0.1; done`]);
     const r = await h.call<Record<string, unknown>>("read_output", { session_id: s.session_id, wait_for: "ERROR|CRITICAL", context_lines: 2, timeout: 10 });
     await writer.exited;
     expect(r).toMatchObject({ matched: true, timed_out: false, match_line: "CRITICAL disk full", context: "info 1\ninfo 2\nCRITICAL disk full\ninfo 3\ninfo 4", is_alive: true });

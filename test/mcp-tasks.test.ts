@@ -2,7 +2,10 @@
 // client polls and cancels; a finished task's result is the wait's result; without the
 // extension (or on 2025-11-25) the call blocks with progress as before. Every tasks message is
 // checked against the official validators (@modelcontextprotocol/ext-tasks/core/v2).
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   CallToolResultV2Schema,
   CancelTaskResultV2Schema,
@@ -22,6 +25,18 @@ import { plainBash } from "./harness/mcp.ts";
 import { RawMcp, TASKS, type RawMessage } from "./harness/raw-mcp.ts";
 
 const withTasksCaps = { extensions: { [TASKS]: {} } };
+
+// Programs that go on when the test says so (a file appears), not after a sleep: whether a wait
+// outlasts the 1 s grace period, and which line is the last at a progress tick, must not depend on
+// how fast a loaded machine starts the program or delivers the call.
+const gates = mkdtempSync(join(tmpdir(), `pty-mcp-tasks-${process.pid}-`));
+afterAll(() => rmSync(gates, { recursive: true, force: true }));
+let gateCount = 0;
+function gate(): { path: string; open(): void } {
+  const path = join(gates, `gate-${++gateCount}`);
+  return { path, open: () => writeFileSync(path, "") };
+}
+const waitGate = (path: string) => `while [ ! -e ${path} ]; do sleep 0.05; done`;
 
 async function bash(c: RawMcp, extra: Record<string, unknown> = {}): Promise<string> {
   const { session_id } = await c.call("create_local_session", { ...plainBash, ...extra });
@@ -68,7 +83,10 @@ describe("tasks (2026-07-28 with the tasks extension)", () => {
     await using c = await RawMcp.start("2026-07-28", withTasksCaps);
     const id = await bash(c);
     // A program at work: its last line is what the task's progress shows.
-    await c.call("send_input", { session_id: id, input: "printf 'compiling step 3 of 9\\n'; cat", timeout_ms: 500 });
+    const typed = await c.call("send_input", { session_id: id, input: "printf 'compiling step 3 of 9\\n'; cat", timeout_ms: 500 });
+    // The line is there (after 500 ms on a loaded machine it may not be yet) before the wait whose progress shows it;
+    // looked for with incremental reads, which never become tasks.
+    while (!String((await c.call("read_output", { session_id: id, since_cursor: typed.cursor_start })).output).includes("\ncompiling step 3 of 9\n")) await Bun.sleep(50);
     const created = await c.callTool("read_output", { session_id: id, wait_for: "^NEVER$", timeout: 60 }, "p1");
     expect(isToolCallTaskResultV2("tools/call", created.result)).toBe(true);
     const task = valid<{ taskId: string; status: string; pollIntervalMs?: number; ttlMs: number | null }>(CreateTaskResultV2Schema, created.result);
@@ -99,9 +117,11 @@ describe("tasks (2026-07-28 with the tasks extension)", () => {
 
   test("a task that completes has the wait's result as its result", async () => {
     await using c = await RawMcp.start("2026-07-28", withTasksCaps);
-    const { session_id } = await c.call("create_local_session", { command: "sh -c 'echo started; sleep 2.5; echo FINISHED; sleep 60'" });
+    const go = gate();
+    const { session_id } = await c.call("create_local_session", { command: `sh -c 'echo started; ${waitGate(go.path)}; echo FINISHED; sleep 60'` });
     const created = await c.callTool("read_output", { session_id, wait_for: "^FINISHED$", timeout: 30, context_lines: 1 });
     const task = valid<{ taskId: string }>(CreateTaskResultV2Schema, created.result);
+    go.open();
     const done = await poll(c, task.taskId, (t) => t.status !== "working");
     expect(done.status).toBe("completed");
     const result = valid<{ structuredContent: Record<string, unknown>; content: { type: string; text: string }[] }>(CallToolResultV2Schema, done.result);
@@ -114,7 +134,10 @@ describe("tasks (2026-07-28 with the tasks extension)", () => {
   test("send_input with wait_for becomes a task too; a wait that ends within the grace period is a plain result", async () => {
     await using c = await RawMcp.start("2026-07-28", withTasksCaps);
     const id = await bash(c);
-    const quick = await c.callTool("send_input", { session_id: id, input: "echo QUICK", wait_for: "^QUICK$" });
+    // A wait whose line is already in the buffer ends at once, however loaded the machine (a send_input's
+    // echo QUICK needs the shell to answer within the 1 s grace period).
+    const typed = await c.call("send_input", { session_id: id, input: "echo QUICK" });
+    const quick = await c.callTool("read_output", { session_id: id, wait_for: "^QUICK$", since_cursor: typed.cursor_start });
     expect({ resultType: quick.result!.resultType, matched: (quick.result!.structuredContent as Record<string, unknown>).matched }).toEqual({ resultType: "complete", matched: true });
     const slow = await c.callTool("send_input", { session_id: id, input: "sleep 2; echo SLOW", wait_for: "^SLOW$" });
     const task = valid<{ taskId: string }>(CreateTaskResultV2Schema, slow.result);
@@ -129,10 +152,12 @@ describe("tasks (2026-07-28 with the tasks extension)", () => {
   test("the official tasks requester (ext-tasks withTasks) runs waits as tasks: one settles with the wait's result, one is cancelled", async () => {
     await using c = await RawMcp.start("2026-07-28", withTasksCaps);
     const session = withTasks(c.taskPort());
-    const { session_id } = await c.call("create_local_session", { command: "sh -c 'echo started; sleep 2.5; echo FINISHED; sleep 60'" });
+    const go = gate();
+    const { session_id } = await c.call("create_local_session", { command: `sh -c 'echo started; ${waitGate(go.path)}; echo FINISHED; sleep 60'` });
     const finishing = await session.callTool("read_output", { session_id: session_id as string, wait_for: "^FINISHED$", timeout: 30 });
     const never = await session.callTool("read_output", { session_id: session_id as string, wait_for: "^NEVER$", timeout: 60 });
     expect([finishing.kind, never.kind]).toEqual(["task", "task"]);
+    go.open();
     const { outcome } = await finishing.settle();
     const result = resultFromTaskOutcome(outcome) as { structuredContent: Record<string, unknown> };
     expect(result.structuredContent).toMatchObject({ matched: true, timed_out: false, match_line: "FINISHED" });
@@ -144,13 +169,18 @@ describe("tasks (2026-07-28 with the tasks extension)", () => {
 
   test("subscriptions/listen with taskIds: acknowledged, then notifications/tasks as the task changes and when it completes", async () => {
     await using c = await RawMcp.start("2026-07-28", withTasksCaps);
-    const { session_id } = await c.call("create_local_session", { command: "sh -c 'echo started; sleep 2; echo halfway; sleep 5; echo FINISHED; sleep 60'" });
+    const [half, finish] = [gate(), gate()];
+    const { session_id } = await c.call("create_local_session", { command: `sh -c 'echo started; ${waitGate(half.path)}; echo halfway; ${waitGate(finish.path)}; echo FINISHED; sleep 60'` });
     const created = await c.callTool("read_output", { session_id, wait_for: "^FINISHED$", timeout: 30 });
     const { taskId } = valid<{ taskId: string }>(CreateTaskResultV2Schema, created.result);
     const listen = c.send("subscriptions/listen", { notifications: { taskIds: [taskId, "not-a-task"] } });
     const ack = await c.next((m) => m.method === "notifications/subscriptions/acknowledged");
     valid(TaskSubscriptionAcknowledgedNotificationsV2Schema, ack.params!.notifications);
     expect(readAcceptedTaskIdsV2(ack.params)).toEqual([taskId]);
+    // halfway, then (once a progress tick has shown it) FINISHED.
+    half.open();
+    await c.next((m) => m.method === "notifications/tasks" && m.params?.statusMessage === 'waiting for "^FINISHED$"; last line: halfway');
+    finish.open();
     const done = await c.next((m) => m.method === "notifications/tasks" && m.params?.status === "completed");
     valid(TaskStatusNotificationV2Schema, done);
     expect(done.params!._meta).toEqual({ "io.modelcontextprotocol/subscriptionId": listen });
