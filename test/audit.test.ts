@@ -343,6 +343,25 @@ describe("AuditLog", () => {
     expect(audit.stats).toEqual({ delivered: 0, queued: 0, dropped: 0, rejected: 0 });
   });
 
+  test("strict: the deadline is on a monotonic clock — a wall clock that keeps being set back does not stretch it", async () => {
+    const port = freePort();
+    const audit = auditLog({ url: `http://127.0.0.1:${port}`, token: TOKEN, user: "ops1", mode: "strict", strictTimeoutMs: 1000 });
+    // NTP stepping a drifted clock, a VM restored from a snapshot: every read 10 minutes earlier than the last.
+    // On Date.now() the retry loop's "remaining" only grew and it retried for as long as the clock went back.
+    const realNow = Date.now;
+    let reads = 0;
+    Date.now = () => realNow() - reads++ * 600_000;
+    try {
+      const outcome = await Promise.race([
+        rejection(audit.record({ event: "input", session_id: "s1", cmd: "reload" })).then((e) => ({ code: e.code, retryable: e.retryable })),
+        Bun.sleep(30_000).then(() => "still retrying after 30 s"),
+      ]);
+      expect(outcome).toEqual({ code: "AUDIT_REJECTED", retryable: true });
+    } finally {
+      Date.now = realNow;
+    }
+  });
+
   test("strict: a wrong token is refused at once (401 is not retried)", async () => {
     const { dir, env } = tempHome();
     const collector = await serve(env, join(dir, "collector.jsonl"));

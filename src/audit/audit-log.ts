@@ -262,14 +262,14 @@ export class AuditLog {
 
   async #deliverNow(body: string): Promise<void> {
     const timeoutMs = this.#options.strictTimeoutMs ?? 3000;
-    const deadline = Date.now() + timeoutMs;
+    const deadline = performance.now() + timeoutMs;
     let last = "";
     // Entries queued earlier (output snippets) go first, so the collector receives every entry in
     // seq order and chains them so; if they cannot be delivered in time, neither can this one.
     if (this.#worker && !(await this.#drained(deadline))) {
       last = `${this.#queue.length} earlier entries still queued`;
     } else for (let attempt = 0; ; attempt++) {
-      const remaining = deadline - Date.now();
+      const remaining = deadline - performance.now();
       try {
         await this.#post(body, Math.max(1, Math.min(this.#options.requestTimeoutMs ?? 5000, remaining)));
         this.#stats.delivered++;
@@ -279,7 +279,7 @@ export class AuditLog {
         if (err instanceof DeliveryError && err.permanent) break;
       }
       const delay = STRICT_RETRY_DELAYS_MS[Math.min(attempt, STRICT_RETRY_DELAYS_MS.length - 1)] ?? 1000;
-      if (Date.now() + delay >= deadline) break;
+      if (performance.now() + delay >= deadline) break;
       await Bun.sleep(delay);
     }
     throw new PtyError(
@@ -296,7 +296,7 @@ export class AuditLog {
     if (!worker) return true;
     this.#wake?.(); // retry a waiting delivery now rather than after its backoff
     let timer: Timer | undefined;
-    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))));
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - performance.now()))));
     try {
       return await Promise.race([worker.then(() => this.#queue.length === 0), timedOut]);
     } finally {

@@ -135,7 +135,7 @@ function readLastLine(path: string, size: number): { bytes: Buffer; terminated: 
 
 /** An O_EXCL lock file holding our pid; a lock whose owner is gone, or older than 30 s, is taken over. */
 async function acquireLock(lockPath: string): Promise<() => void> {
-  const deadline = Date.now() + LOCK_TIMEOUT_MS;
+  const deadline = performance.now() + LOCK_TIMEOUT_MS;
   for (;;) {
     try {
       const fd = openSync(lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
@@ -161,7 +161,7 @@ async function acquireLock(lockPath: string): Promise<() => void> {
       }
       continue;
     }
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       throw new PtyError("INTERNAL_ERROR", `Audit log lock ${lockPath} has been held for over ${LOCK_TIMEOUT_MS / 1000} s; remove it if no pty-mcp is writing.`, true);
     }
     await Bun.sleep(5 + Math.random() * 10);

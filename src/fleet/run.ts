@@ -137,7 +137,7 @@ class Cancelled extends Error {}
 /** Connect (or reuse), run, collect; the deadline covers both. Throws PtyError for an unreachable host, Cancelled. */
 async function runOne(host: FleetHost, request: RunRequest): Promise<HostOutcome> {
   if (host.problem !== undefined) throw new PtyError("INVALID_ARGUMENT", host.problem);
-  const deadline = Date.now() + request.timeoutMs;
+  const deadline = performance.now() + request.timeoutMs;
   for (let attempt = 0; ; attempt++) {
     const lease = await withDeadline(request.pool.acquire(host.connect), deadline, request.signal, host, request.timeoutMs);
     try {
@@ -176,7 +176,7 @@ function withDeadline<T extends Lease>(promise: Promise<T>, deadline: number, si
       if (settled) return;
       finish();
       reject(new PtyError("SSH_CONN_FAILED", `Connecting to ${host.name} (${host.user}@${host.hostname}:${host.port}) did not finish within the ${timeoutMs / 1000} s timeout. Check that the host is up and reachable.`, true));
-    }, Math.max(0, deadline - Date.now()));
+    }, Math.max(0, deadline - performance.now()));
     signal?.addEventListener("abort", onAbort, { once: true });
     promise.then(
       (lease) => {
@@ -209,7 +209,7 @@ async function execOnLease(lease: Lease, request: RunRequest, deadline: number):
     timedOut = true;
     exec.stop();
     giveUp();
-  }, Math.max(0, deadline - Date.now()));
+  }, Math.max(0, deadline - performance.now()));
   const onAbort = (): void => {
     cancelled = true;
     exec.stop();
