@@ -77,18 +77,22 @@ function makeHome(setUp: SetUp): string {
   return home;
 }
 
+/** Waits for the session's first prompt: a hooked one (get_session_state says so), or 10 s of waiting for one. */
+async function hookedPrompt(id: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const state = await h.call<R>("get_session_state", { session_id: id });
+    if (state.shell_integration === true && state.state === "at_prompt") return;
+    await Bun.sleep(50);
+  }
+}
+
 /** Starts the set-up, waits for its first hooked prompt, runs COMMANDS, returns what came back. */
 async function runSetUp(setUp: SetUp, extra?: (run: Run) => Promise<void>): Promise<Run> {
   const home = makeHome(setUp);
   const env = { HOME: home, XDG_CONFIG_HOME: join(home, ".config"), XDG_DATA_HOME: join(home, ".local/share"), XDG_CACHE_HOME: join(home, ".cache"), TERM: "xterm-256color", ...setUp.env };
   const s = await h.call<{ session_id: string }>("create_local_session", { command: setUp.command ?? "bash", cwd: home, env, cols: 200, rows: 50 });
   const id = s.session_id;
-  // The first prompt: a hooked one (get_session_state says so), or 10 s of waiting for one.
-  for (let i = 0; i < 200; i++) {
-    const state = await h.call<R>("get_session_state", { session_id: id });
-    if (state.shell_integration === true && state.state === "at_prompt") break;
-    await Bun.sleep(50);
-  }
+  await hookedPrompt(id);
   await h.call<R>("read_output", { session_id: id });
   const run: Run = { id, home, results: [], prompts: [], hookRuns: 0, extraSends: 0, errors: [], state: {} };
   const promptLines = setUp.promptLines ?? 1;
@@ -238,11 +242,7 @@ describe("bash set-ups that broke the hook", () => {
   ])("set -e in .bashrc%s: a failed status the shell forgives (left of &&) is passed on without ending the shell", async (_, trap) => {
     const home = makeHome({ files: { ".bashrc": `set -e\n${BASH_USER_HOOK}PS1='\\w> '\nPROMPT_COMMAND=__user_hook\n${trap}` } });
     const { session_id: id } = await h.call<{ session_id: string }>("create_local_session", { command: "bash", cwd: home, env: { HOME: home }, cols: 120, rows: 40 });
-    for (let i = 0; i < 200; i++) {
-      const state = await h.call<R>("get_session_state", { session_id: id });
-      if (state.shell_integration === true && state.state === "at_prompt") break;
-      await Bun.sleep(50);
-    }
+    await hookedPrompt(id);
     const got: R[] = [];
     // `false && …` ends with status 1 that set -e forgives: with the hook's entries returning it plainly the shell ended there.
     for (const input of ["true", "echo x", "cd ~/work", "false && echo no", "false || echo recovered", ""]) {
