@@ -65,7 +65,7 @@ interface Chain extends AsyncDisposable {
 }
 
 /** A jump host and a target behind it, both trusted in known_hosts, and the config aliases. */
-async function chain(): Promise<Chain> {
+async function chain(options: { targetHome?: string } = {}): Promise<Chain> {
   const n = ++chains;
   const jumpNet = netnsHost();
   const targetNet = netnsBehind(jumpNet);
@@ -73,7 +73,7 @@ async function chain(): Promise<Chain> {
   const run = join(home.path, `run-${n}`);
   mkdirSync(run, { mode: 0o700 });
   // The target's logins get a HOME and runtime dir of their own: a persistent session's daemon lives there.
-  const targetConfig = `SetEnv HOME=${home.path} XDG_RUNTIME_DIR=${run}`;
+  const targetConfig = `SetEnv HOME=${options.targetHome ?? home.path} XDG_RUNTIME_DIR=${run}`;
   const startJump = async (port?: number, hostKeyPath?: string) => {
     const sshd = await startSshd({ prefix: jumpNet.prefix, listenAddress: jumpNet.address, ...(port === undefined ? {} : { port }), ...(hostKeyPath === undefined ? {} : { hostKeyPath }) });
     sshds.push(sshd);
@@ -326,6 +326,20 @@ describe.skipIf(!netnsAvailable)("a persistent SSH session through a ProxyJump c
     expect([new Set(peersOf(c.target)), peersOf(c.target).length > peers.length]).toEqual([new Set([c.jumpInside]), true]);
     await h2.call("close_session", { session_id: id });
     await h.callRaw("close_session", { session_id: id });
+  });
+
+  test("a fresh host behind the jump host: the first persistent use deploys the binary through the chain, then runs the session there", async () => {
+    using fresh = tempDir(`pty-mcp-proxyjump-fresh-${process.pid}-`);
+    await using c = await chain({ targetHome: fresh.path });
+    // This server finds no pty-mcp on the host (no PTY_MCP_REMOTE_PATH) and installs its own binary.
+    await using h3 = await McpHarness.start({ env: { HOME: home.path, XDG_CONFIG_HOME: join(home.path, ".config"), SSH_AUTH_SOCK: "", PTY_MCP_RELEASE_DIR: "" } });
+    const version = spawnSync([binary, "--version"]).stdout.toString().trim();
+    const s = await h3.call<Record<string, unknown>>("create_ssh_session", { host: c.alias, persistent: true, command: "echo deployed-$((6*7)); sleep 60" });
+    expect(s).toMatchObject({ persistent: true, connected: true, target: c.targetAddress, remote_path: `${fresh.path}/.local/bin/pty-mcp`, deployed: { version: version.replace("pty-mcp ", "") } });
+    expect(spawnSync([join(fresh.path, ".local/bin/pty-mcp"), "--version"]).stdout.toString().trim()).toBe(version);
+    expect(await h3.call("read_output", { session_id: s.session_id, wait_for: "^deployed-42$", timeout: 30 })).toMatchObject({ matched: true });
+    expect(new Set(peersOf(c.target))).toEqual(new Set([c.jumpInside]));
+    await h3.call("close_session", { session_id: s.session_id });
   });
 
   test("host keys on every hop of the mirror's reconnect: the jump host's, then the target's key changed → input refused with SSH_HOST_KEY_MISMATCH naming the hop, final, nothing typed; a new server's reattach is refused alike; both keys back → the same session goes on", async () => {
