@@ -3,6 +3,7 @@
 // it (test/harness/transport-cases.ts). A new transport joins with one line in TRANSPORTS.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { daemonCase, localCase, serialCase, sshCase, telnetRawCase, type OpenedCase, type TransportCase } from "./harness/transport-cases.ts";
+import { until } from "./harness/daemon.ts";
 import { sshdAvailable } from "./harness/sshd.ts";
 import { rfc2217Case, telnetdCase } from "./harness/consoles.ts";
 
@@ -19,6 +20,7 @@ const TRANSPORTS: TransportCase[] = [
 ];
 
 const FLOOD_LINES = 20_000;
+let sleeps = 0;
 
 for (const transport of TRANSPORTS) {
   describe(`interaction over ${transport.name}`, () => {
@@ -72,8 +74,12 @@ for (const transport of TRANSPORTS) {
 
     test(`${transport.name}: send_control ctrl+c interrupts the running program (status 130)`, async () => {
       const id = await c.open();
-      const running = await call("send_input", { session_id: id, input: "sleep 60", timeout_ms: 300 });
+      // A duration of its own, so that pgrep finds this sleep and no other test's.
+      const sleep = `sleep 60.${process.pid}${++sleeps}`;
+      const running = await call("send_input", { session_id: id, input: sleep, timeout_ms: 300 });
       expect({ is_complete: running.is_complete, state: running.state }).toEqual({ is_complete: false, state: "running" });
+      // 300 ms is a time: a ctrl+c before bash started sleep would hit bash itself. Wait until it runs.
+      await until(() => Bun.spawnSync(["pgrep", "-x", "-f", sleep]).exitCode === 0, `${sleep} to run`, 60_000);
       await call("send_control", { session_id: id, key: "ctrl+c" });
       const back = await call("read_output", { session_id: id, wait_for: "^\\$ $", timeout: 30 });
       expect(back.matched).toBe(true);

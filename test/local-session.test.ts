@@ -273,16 +273,16 @@ describe("bad input gets structured errors", () => {
 });
 
 describe("concurrency, cancellation, progress", () => {
-  test("a 10 s wait on one session does not delay another; cancelling the wait stops it", async () => {
+  test("a long wait on one session does not delay another; cancelling the wait stops it", async () => {
     const a = await bash();
     const b = await bash();
     const controller = new AbortController();
-    const waiting = h.callRaw("read_output", { session_id: a, wait_for: "never-appears", timeout: 10 }, { signal: controller.signal });
-    const t0 = performance.now();
+    const waiting = h.callRaw("read_output", { session_id: a, wait_for: "never-appears", timeout: 100 }, { signal: controller.signal });
+    let waitEnded = false;
+    void waiting.finally(() => (waitEnded = true)).catch(() => {});
     const other = await h.call<Record<string, unknown>>("send_input", { session_id: b, input: "echo quick" });
-    const otherMs = performance.now() - t0;
-    expect(other.output).toBe("quick\n$ ");
-    expect(otherMs).toBeLessThan(5000); // the wait holds 10 s; anything below proves it did not block (not a speed test)
+    // The other session answered while the wait still held (a condition, not a time: "< 5 s" was one).
+    expect({ output: other.output, waitEnded }).toEqual({ output: "quick\n$ ", waitEnded: false });
     controller.abort();
     expect(waiting).rejects.toThrow();
     // The cancelled wait released the session: a new wait on it matches at once.
