@@ -207,7 +207,7 @@ describe("bash set-ups that broke the hook", () => {
     expect(seen).toEqual(['__ptymcp_install "$(trap -p DEBUG)"', ...COMMANDS.flatMap((c) => (c.input.includes(";") ? c.input.split("; ") : [c.input]))]);
   });
 
-  test("a DEBUG trap and a PROMPT_COMMAND entry the user sets at the prompt, after the hook: both taken in at the next prompt", async () => {
+  test("a DEBUG trap and PROMPT_COMMAND entries the user sets at the prompt, after the hook (one after ours, one before): all taken in at the next prompt", async () => {
     const late = [
       { input: `trap 'printf "%s\\n" "$BASH_COMMAND" >> "$HOME/late.log"' DEBUG`, output: "", exit_code: 0 },
       { input: "echo one", output: "one\n", exit_code: 0 },
@@ -216,9 +216,14 @@ describe("bash set-ups that broke the hook", () => {
       { input: `PROMPT_COMMAND+=";__late_pc"`, output: "", exit_code: 0 },
       { input: "echo two", output: "two\n", exit_code: 0 },
       { input: "false", output: "", exit_code: 1 },
+      // Put before ours, as direnv's hook does (`eval "$(direnv hook bash)"` at a prompt): a status of its
+      // own would be every later command's exit code unless ours goes first again. At this one prompt it ran first.
+      { input: `PROMPT_COMMAND="__pre;$PROMPT_COMMAND"`, output: "", exit_code: 7 },
+      { input: "true", output: "", exit_code: 0 },
+      { input: "false", output: "", exit_code: 1 },
     ];
     const got: R[] = [];
-    const run = await expectClean({ files: { ".bashrc": `${BASH_USER_HOOK}PS1='\\w> '\nPROMPT_COMMAND=__user_hook\n__late_pc() { [[ -n \${__late-} ]] && PS1="late> "; __late=1; }\n` } }, async (r) => {
+    const run = await expectClean({ files: { ".bashrc": `${BASH_USER_HOOK}PS1='\\w> '\nPROMPT_COMMAND=__user_hook\n__late_pc() { [[ -n \${__late-} ]] && PS1="late> "; __late=1; }\n__pre() { return 7; }\n` } }, async (r) => {
       for (const c of late) {
         const res = await h.call<R>("send_input", { session_id: r.id, input: c.input });
         got.push({ output: res.output, exit_code: res.exit_code, completion: res.completion });
@@ -228,7 +233,7 @@ describe("bash set-ups that broke the hook", () => {
     const prompt = (i: number) => (i < 3 ? "~/work> " : "late> ");
     expect(got).toEqual(late.map((c, i) => ({ output: `${c.output}${prompt(i)}`, exit_code: c.exit_code, completion: "exact" })));
     // The trap sees the user's commands; ours only at the one prompt where it was new (before the hook took it in).
-    const seen = readFileSync(join(run.home, "late.log"), "utf8").split("\n").filter((l) => l !== "" && l !== "__user_hook" && l !== "__late_pc");
+    const seen = readFileSync(join(run.home, "late.log"), "utf8").split("\n").filter((l) => l !== "" && l !== "__user_hook" && l !== "__late_pc" && l !== "__pre");
     const firstOfTheUser = seen.indexOf("echo one");
     expect({ ours: seen.slice(firstOfTheUser).filter((l) => l.includes("__ptymcp_")), users: seen.filter((l) => !l.includes("__ptymcp_")) }).toEqual({
       ours: [],

@@ -7,7 +7,7 @@
 # liquidprompt, powerline), C appended to PS0 (shown after a line is read, before it runs; bash ≥ 4.4).
 # A string is joined with newlines, so a trailing `;`, `&` or newline of the user's stays valid.
 # The last entry puts ours back first and last when something added entries later (a framework that
-# installs itself at the first prompt, the user), and keeps the user's DEBUG trap blind to our entries:
+# installs itself at the first prompt, the user; direnv's hook typed at a prompt goes first), and keeps the user's DEBUG trap blind to our entries:
 # frameworks that re-arm their trap in their own last entry (bash-preexec, liquidprompt, starship)
 # take the next command for the user's, and ours must not be it. Every expansion is `set -u` safe, and
 # no command of ours fails under `set -e` (which ends an interactive shell too): a status is passed on
@@ -28,8 +28,8 @@ __ptymcp_debug() { local s=$?; case ${FUNCNAME[1]-}:${BASH_COMMAND-} in __ptymcp
 __ptymcp_trap() { local w; case $1 in *__ptymcp_debug*) return 0 ;; "trap -- '"*"' DEBUG") ;; *) return 0 ;; esac; eval "w=($1)"; __ptymcp_user_debug=${w[2]-}; trap '__ptymcp_debug "$_"' DEBUG; if [[ -n ${__bp_imported-}${bash_preexec_imported-} ]]; then __bp_preexec_interactive_mode=on; fi; }
 __ptymcp_compose() { local a=$__ptymcp_first z=$__ptymcp_last e; if [[ -n ${PROMPT_COMMAND[*]+x} ]] && (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 501 )) && [[ ${PROMPT_COMMAND@a} == *a* ]]; then local -a k=(); for e in "${PROMPT_COMMAND[@]}"; do e=${e//"$a"$'\n'/}; e=${e//$'\n'"$z"/}; [[ -z $e || $e == "$a" || $e == "$z" ]] || k+=("$e"); done; PROMPT_COMMAND=("$a" ${k[@]+"${k[@]}"} "$z"); else e=${PROMPT_COMMAND-}; e=${e//"$a"$'\n'/}; e=${e//$'\n'"$z"/}; PROMPT_COMMAND="$a"$'\n'"$e"$'\n'"$z"; fi; }
 # $1: the status to leave ($? after the user's entries); $2: `trap -p DEBUG`, or the file our last entry has
-# just written it to. Only string compares and globs with one `*` (a `*a*b` glob costs ~50 µs a prompt here).
-__ptymcp_prompt() { local s=$1 t=${2-} j=${PROMPT_COMMAND[*]-}; if [[ -n $t && $t == "$__ptymcp_tf" ]]; then t=; IFS= read -r -d '' t <"$__ptymcp_tf" || :; t=${t%$'\n'}; fi; case ${PS1-} in *'133;B'*) ;; *) PS1='\[\033]133;A\007\]'"${PS1-}"'\[\033]133;B\007\]' ;; esac; case ${PS0-} in *'133;C'*) ;; *) PS0="${PS0-}"'\033]133;C\007' ;; esac; [[ ${j: -${#__ptymcp_last}} == "$__ptymcp_last" && $j == *"$__ptymcp_first"* ]] || __ptymcp_compose; case $t in '' | *__ptymcp_debug*) ;; *) __ptymcp_trap "$t" ;; esac; return "$s"; }
+# just written it to. Only string compares and anchored globs (a `*a*b` glob costs ~50 µs a prompt here).
+__ptymcp_prompt() { local s=$1 t=${2-} j=${PROMPT_COMMAND[*]-}; if [[ -n $t && $t == "$__ptymcp_tf" ]]; then t=; IFS= read -r -d '' t <"$__ptymcp_tf" || :; t=${t%$'\n'}; fi; case ${PS1-} in *'133;B'*) ;; *) PS1='\[\033]133;A\007\]'"${PS1-}"'\[\033]133;B\007\]' ;; esac; case ${PS0-} in *'133;C'*) ;; *) PS0="${PS0-}"'\033]133;C\007' ;; esac; [[ $j == "$__ptymcp_first"* && ${j: -${#__ptymcp_last}} == "$__ptymcp_last" ]] || __ptymcp_compose; case $t in '' | *__ptymcp_debug*) ;; *) __ptymcp_trap "$t" ;; esac; return "$s"; }
 # Installs it all from one top-level command (a DEBUG trap of the user's sees that one, at start-up).
 # A read-only PROMPT_COMMAND cannot take the hook: nothing is changed, and the session is told why
 # (an OSC 133 mark of ours that terminals ignore; get_session_state shows it).
