@@ -40,27 +40,38 @@ export function ansibleListHosts(file: string, pattern: string): string[] {
     .filter((l) => l.length > 0);
 }
 
+// argv: FILE PATTERNS_JSON [RUNS]. Each run is a fresh InventoryManager, all kept alive: Ansible walks a
+// level of child groups through a Python set of Group objects hashed by address, so where that order
+// shows, fresh objects at other addresses give the other orders (both of two came up 4–16 times in 20).
 const ORACLE = `
 import json, sys
 from ansible.parsing.dataloader import DataLoader
 from ansible.inventory.manager import InventoryManager
-inv = InventoryManager(loader=DataLoader(), sources=[sys.argv[1]])
-out = {}
-for p in json.loads(sys.argv[2]):
-    try:
-        out[p] = [h.name for h in inv.get_hosts(p)]
-    except Exception as e:
-        out[p] = {"error": str(e)}
-print(json.dumps(out))
+runs = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+kept = []
+outs = []
+for _ in range(runs):
+    inv = InventoryManager(loader=DataLoader(), sources=[sys.argv[1]])
+    kept.append(inv)
+    out = {}
+    for p in json.loads(sys.argv[2]):
+        try:
+            out[p] = [h.name for h in inv.get_hosts(p)]
+        except Exception as e:
+            out[p] = {"error": str(e)}
+    outs.append(out)
+print(json.dumps(outs))
 `;
 
-/** get_hosts(pattern) for each pattern, in one python process: host names, or {error}. */
-export function ansibleGetHosts(file: string, patterns: string[]): Record<string, string[] | { error: string }> {
+type HostsByPattern = Record<string, string[] | { error: string }>;
+
+/** get_hosts(pattern) for each pattern, in one python process, from `runs` fresh InventoryManagers: host names, or {error}. */
+export function ansibleGetHostsRuns(file: string, patterns: string[], runs: number): HostsByPattern[] {
   const dir = mkdtempSync(join(tmpdir(), `pty-mcp-oracle-${process.pid}-`));
   try {
     const script = join(dir, "oracle.py");
     writeFileSync(script, ORACLE);
-    return JSON.parse(run(["/usr/bin/python3", script, file, JSON.stringify(patterns)])) as Record<string, string[] | { error: string }>;
+    return JSON.parse(run(["/usr/bin/python3", script, file, JSON.stringify(patterns), String(runs)])) as HostsByPattern[];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
