@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { spawnSync } from "bun";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { until } from "./harness/daemon.ts";
 import { McpHarness } from "./harness/mcp.ts";
 import { knownHostsLine, makeKey, startSshd, tempDir, type Sshd } from "./harness/sshd.ts";
 import { forksOverCommands, NO_FORKS } from "./harness/strace.ts";
@@ -153,14 +154,22 @@ describe("shell integration over ssh (bash login shell)", () => {
 
   test("sleep interrupted by ctrl+c ends with 130; a nested shell is heuristic, the outer one exact again after it", async () => {
     const { session_id: id } = await h.call<{ session_id: string }>("create_ssh_session", login(BASH_USER));
-    const running = await h.call<R>("send_input", { session_id: id, input: "sleep 5", timeout_ms: 300 });
+    // A duration of its own (pgrep finds this sleep, no other test's), long enough never to end by itself.
+    const sleep = `sleep 60.${process.pid}2`;
+    const running = await h.call<R>("send_input", { session_id: id, input: sleep, timeout_ms: 300 });
     expect(running).toMatchObject({ is_complete: false, completion: "exact", state: "running" });
+    // 300 ms is a time: a ctrl+c before bash started sleep would hit bash itself. Wait until it runs.
+    await until(() => spawnSync(["pgrep", "-x", "-f", sleep]).exitCode === 0, `${sleep} to run`, 60_000);
     await h.call("send_control", { session_id: id, key: "ctrl+c" });
     await h.call("read_output", { session_id: id, wait_for: "^\\$ $", timeout: 10 });
     expect(await h.call<R>("get_session_state", { session_id: id })).toMatchObject({ last_exit_code: 130, state: "at_prompt" });
 
-    const inner = await h.call<R>("send_input", { session_id: id, input: "PS1='inner$ ' bash --norc --noprofile", timeout_ms: 3000 });
-    expect(inner).toMatchObject({ output: "inner$ ", completion: "exact", is_complete: false });
+    const nested = "PS1='inner$ ' bash --norc --noprofile";
+    const inner = await h.call<R>("send_input", { session_id: id, input: nested, timeout_ms: 3000 });
+    expect(inner).toMatchObject({ completion: "exact", is_complete: false });
+    // The inner prompt, waited for (a loaded machine may start the inner bash after the 3 s): exactly it, after the echo.
+    await h.call("read_output", { session_id: id, wait_for: "^inner\\$ $", since_cursor: inner.cursor_start, timeout: 30 });
+    expect((await h.call<R>("read_output", { session_id: id, since_cursor: inner.cursor_start })).output).toBe(`${nested}\ninner$ `);
     expect(await h.call<R>("send_input", { session_id: id, input: "echo in-inner" })).toMatchObject({ output: "in-inner\ninner$ ", is_complete: true, completion: "heuristic" });
     expect(await h.call<R>("send_input", { session_id: id, input: "exit 4" })).toMatchObject({ output: "exit\n$ ", is_complete: true, completion: "heuristic" });
     expect(await h.call<R>("send_input", { session_id: id, input: "echo outer" })).toMatchObject({ output: "outer\n$ ", exit_code: 0, completion: "exact" });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { until } from "./harness/daemon.ts";
 import { McpHarness, plainBash } from "./harness/mcp.ts";
 
 let h: McpHarness;
@@ -108,11 +109,15 @@ describe("shell integration (bash)", () => {
     await h.call("close_session", { session_id: id });
   });
 
-  test("sleep 5 interrupted by ctrl+c ends with 130", async () => {
+  test("sleep interrupted by ctrl+c ends with 130", async () => {
     const id = await start(plainBash, "^\\$ $");
-    const running = await h.call<R>("send_input", { session_id: id, input: "sleep 5", timeout_ms: 300 });
+    // A duration of its own (pgrep finds this sleep, no other test's), long enough never to end by itself.
+    const sleep = `sleep 60.${process.pid}1`;
+    const running = await h.call<R>("send_input", { session_id: id, input: sleep, timeout_ms: 300 });
     expect(running).toMatchObject({ is_complete: false, completion: "exact" });
     expect(running.exit_code).toBeUndefined();
+    // 300 ms is a time: a ctrl+c before bash started sleep would hit bash itself. Wait until it runs.
+    await until(() => Bun.spawnSync(["pgrep", "-x", "-f", sleep]).exitCode === 0, `${sleep} to run`, 60_000);
     await h.call("send_control", { session_id: id, key: "ctrl+c" });
     await h.call("read_output", { session_id: id, wait_for: "^\\$ $", timeout: 5 });
     expect(await h.call<R>("get_session_state", { session_id: id })).toMatchObject({ last_exit_code: 130, state: "at_prompt" });
@@ -168,8 +173,12 @@ describe("shell integration (bash)", () => {
 
   test("nested shell: heuristics inside, exact again once it exits", async () => {
     const id = await start(plainBash, "^\\$ $");
-    const inner = await h.call<R>("send_input", { session_id: id, input: "PS1='inner$ ' bash --norc --noprofile" , timeout_ms: 3000 });
-    expect(inner).toMatchObject({ output: "inner$ ", completion: "exact", is_complete: false });
+    const nested = "PS1='inner$ ' bash --norc --noprofile";
+    const inner = await h.call<R>("send_input", { session_id: id, input: nested, timeout_ms: 3000 });
+    expect(inner).toMatchObject({ completion: "exact", is_complete: false });
+    // The inner prompt, waited for (a loaded machine may start the inner bash after the 3 s): exactly it, after the echo.
+    await h.call("read_output", { session_id: id, wait_for: "^inner\\$ $", since_cursor: inner.cursor_start, timeout: 30 });
+    expect((await h.call<R>("read_output", { session_id: id, since_cursor: inner.cursor_start })).output).toBe(`${nested}\ninner$ `);
     const echo = await h.call<R>("send_input", { session_id: id, input: "echo in-inner" });
     expect(echo).toMatchObject({ output: "in-inner\ninner$ ", is_complete: true, completion: "heuristic" });
     const out = await h.call<R>("send_input", { session_id: id, input: "exit 4" });
