@@ -4,7 +4,7 @@
 // after a sleep), patterns (20 wait_for calls with patterns never seen before), resizes
 // (+ read_screen), and persistent sessions (create in the daemon, detach, reattach, read, close).
 // SOAK_KINDS=shell,flood picks workloads (to bisect a growth by workload); SOAK_WORKERS, SOAK_SAMPLE
-// (seconds between samples, default 30). SOAK_ROUNDS=N (with SOAK_ROUND_OPS, default 100): instead of
+// (seconds between samples, default 30), SOAK_GC=0 (no forced GC during the load). SOAK_ROUNDS=N (with SOAK_ROUND_OPS, default 100): instead of
 // a timed run, N rounds of that many operations, each followed by a GC'd report with every session
 // closed, and the object types that grew between rounds.
 // Measured before the load, every SOAK_SAMPLE seconds during it, at its end and after every
@@ -27,6 +27,8 @@ type Json = Record<string, unknown>;
 const runtime = mkdtempSync(join(tmpdir(), `pty-mcp-soak-${process.pid}-`));
 const env = { XDG_RUNTIME_DIR: runtime, HOME: runtime, PTY_MCP_DAEMON_RETENTION: "60", PTY_MCP_DEBUG_MEMORY: runtime };
 const SAMPLE_SECONDS = Number(process.env.SOAK_SAMPLE ?? 30);
+/** SOAK_GC=0: no forced GC while the load runs (RSS as the runtime leaves it; heap only before and after). */
+const GC_UNDER_LOAD = process.env.SOAK_GC !== "0";
 
 function fds(pid: number | undefined): number {
   if (pid === undefined) return 0;
@@ -135,11 +137,11 @@ async function roundTrips(): Promise<{ p50: number; p99: number }> {
   return { p50: Math.round(times[9]! * 10) / 10, p99: Math.round(times[19]! * 10) / 10 };
 }
 
-async function snapshot(label: string): Promise<Json> {
+async function snapshot(label: string, gc = true): Promise<Json> {
   const daemon = daemonPid();
   const open = ((await h.call<{ sessions: Json[] }>("list_sessions", {})).sessions ?? []).length;
-  const server = { fds: fds(serverPid), children: descendants(serverPid), rss_mb: rssMb(serverPid), after_gc: await heapAfterGc(serverPid) };
-  return { label, at_s: Math.round((performance.now() - started) / 1000), operations: Object.values(counts).reduce((a, b) => a + b, 0), sessions: open, server, daemon: { fds: fds(daemon), children: descendants(daemon), rss_mb: rssMb(daemon), after_gc: await heapAfterGc(daemon) }, list_sessions_ms: await roundTrips() };
+  const server = { fds: fds(serverPid), children: descendants(serverPid), rss_mb: rssMb(serverPid), after_gc: gc ? await heapAfterGc(serverPid) : undefined };
+  return { label, at_s: Math.round((performance.now() - started) / 1000), operations: Object.values(counts).reduce((a, b) => a + b, 0), sessions: open, server, daemon: { fds: fds(daemon), children: descendants(daemon), rss_mb: rssMb(daemon), after_gc: gc ? await heapAfterGc(daemon) : undefined }, list_sessions_ms: await roundTrips() };
 }
 
 const started = performance.now();
@@ -301,7 +303,7 @@ const samples: Json[] = [];
 const sampler = (async () => {
   while (performance.now() + SAMPLE_SECONDS * 1000 < deadline - 5000) {
     await Bun.sleep(SAMPLE_SECONDS * 1000);
-    const sample = await snapshot("load");
+    const sample = await snapshot("load", GC_UNDER_LOAD);
     samples.push(sample);
     early ??= sample;
     console.error(JSON.stringify(sample));
@@ -313,6 +315,10 @@ await Promise.all([...workers, sampler]);
 await Bun.sleep(3000);
 const after = await snapshot("after (all closed)");
 console.error(JSON.stringify(after));
+// What the allocator gives back by itself: the same after 30 s of idling.
+await Bun.sleep(30_000);
+const idle = await snapshot("after 30 s idle");
+console.error(JSON.stringify(idle));
 
 const leaked = {
   server_fds: (after.server as Json).fds as number - ((before.server as Json).fds as number),
@@ -321,7 +327,7 @@ const leaked = {
   sessions: after.sessions,
 };
 /** One line per sample: the figures a reader compares (RSS vs heap after GC). */
-const table = [before, ...samples, after].map((x) => {
+const table = [before, ...samples, after, idle].map((x) => {
   const sv = x.server as Json;
   const dm = x.daemon as Json;
   const g = (sv.after_gc ?? {}) as Json;
@@ -329,7 +335,7 @@ const table = [before, ...samples, after].map((x) => {
   return `${String(x.at_s).padStart(5)} s ${String(x.operations).padStart(6)} ops  server rss ${sv.rss_mb} MB (after gc ${g.rss_mb}) heap ${g.heap_mb} MB objects ${g.objects}  daemon rss ${dm.rss_mb} MB heap ${dg.heap_mb} MB  ${x.label}`;
 });
 console.error(table.join("\n"));
-console.log(JSON.stringify({ seconds: SECONDS, workers: WORKERS, operations: counts, total: Object.values(counts).reduce((a, b) => a + b, 0), lost: lost.length, lost_examples: lost.slice(0, 5), leaked, before, early, end, after, table }, null, 2));
+console.log(JSON.stringify({ seconds: SECONDS, workers: WORKERS, operations: counts, total: Object.values(counts).reduce((a, b) => a + b, 0), lost: lost.length, lost_examples: lost.slice(0, 5), leaked, before, early, end, after, idle, table }, null, 2));
 await finish();
 
 async function finish(): Promise<void> {
