@@ -332,7 +332,8 @@ const table = [before, ...samples, after, idle].map((x) => {
   const dm = x.daemon as Json;
   const g = (sv.after_gc ?? {}) as Json;
   const dg = (dm.after_gc ?? {}) as Json;
-  return `${String(x.at_s).padStart(5)} s ${String(x.operations).padStart(6)} ops  server rss ${sv.rss_mb} MB (after gc ${g.rss_mb}) heap ${g.heap_mb} MB objects ${g.objects}  daemon rss ${dm.rss_mb} MB heap ${dg.heap_mb} MB  ${x.label}`;
+  const gc = g.heap_mb === undefined ? "(no forced GC)" : `(after gc ${g.rss_mb}) heap ${g.heap_mb} MB objects ${g.objects}`;
+  return `${String(x.at_s).padStart(5)} s ${String(x.operations).padStart(6)} ops  server rss ${sv.rss_mb} MB ${gc}  daemon rss ${dm.rss_mb} MB${dg.heap_mb === undefined ? "" : ` heap ${dg.heap_mb} MB`}  ${x.label}`;
 });
 console.error(table.join("\n"));
 console.log(JSON.stringify({ seconds: SECONDS, workers: WORKERS, operations: counts, total: Object.values(counts).reduce((a, b) => a + b, 0), lost: lost.length, lost_examples: lost.slice(0, 5), leaked, before, early, end, after, idle, table }, null, 2));

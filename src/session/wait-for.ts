@@ -55,8 +55,15 @@ const PROGRESS_INTERVAL_MS = 5000;
 /** Progress messages show the last line of output from this much of the tail, cut to this length. */
 const PROGRESS_TAIL_BYTES = 1024;
 const PROGRESS_LINE_CHARS = 200;
-/** A line longer than this is matched without waiting for its newline. */
+/** An unfinished line up to this long is tested again at every chunk; a longer one as deferLongLine says. */
 const MAX_PARTIAL_LINE = 64 * 1024;
+/**
+ * An unfinished line longer than MAX_PARTIAL_LINE is tested again only once it has doubled since
+ * its last test, gained its newline, or output paused this long (deferLongLine). Testing it from
+ * its start at every chunk cost O(line) per chunk: an 8 MB line in 4 KB chunks took 1.1 s of CPU
+ * and gigabytes of garbage strings (the soak's RSS swings); now such a line's scan is linear.
+ */
+const LONG_LINE_QUIET_MS = 50;
 export const TAIL_BYTES = 4096;
 /** Complete lines worth testing as one block before going line by line. */
 const BLOCK_SCAN_MIN = 4096;
@@ -78,6 +85,8 @@ export async function waitFor(source: WaitSource, options: WaitOptions): Promise
   let echoIndex = 0;
   // First progress after a second (a client sees the wait is alive), then every few seconds.
   let nextProgress = started + 1000;
+  // The unfinished line tested last: where it started, up to where it was tested, and up to where it is known to have no newline.
+  let unfinished: UnfinishedLine | undefined;
   const finish = (result: Omit<WaitResult, "is_alive" | "cursor"> & { cursor?: number }): WaitResult => {
     const cursor = result.cursor ?? source.buffer.end;
     source.readMark = Math.max(source.readMark, cursor);
@@ -93,6 +102,11 @@ export async function waitFor(source: WaitSource, options: WaitOptions): Promise
       truncated = true;
       pos = source.buffer.start;
     }
+    if (unfinished && echoIndex >= echo.length && !(options.progress && performance.now() >= nextProgress) && deferLongLine(source, pos, unfinished, deadline, options.signal)) {
+      await source.changed(Math.min(deadline - performance.now(), LONG_LINE_QUIET_MS), options.signal);
+      continue;
+    }
+    unfinished = undefined;
     // Complete lines since pos.
     const base = pos;
     const raw = source.buffer.slice(base);
@@ -115,10 +129,9 @@ export async function waitFor(source: WaitSource, options: WaitOptions): Promise
     for (;;) {
       let nl = raw.indexOf(0x0a, lineStart);
       const partial = nl < 0;
-      if (partial) {
-        if (raw.length - lineStart > MAX_PARTIAL_LINE) nl = raw.length - 1;
-        else nl = raw.length;
-      }
+      // The unfinished last line is tested whole (it was cut one byte short once it passed
+      // MAX_PARTIAL_LINE, so a marker ending a long line never matched until more output came).
+      if (partial) nl = raw.length;
       if (partial && lineStart >= raw.length) break;
       const stripped = stripAnsi(decode(raw.subarray(lineStart, nl)));
       const line = shownLine(stripped);
@@ -155,7 +168,10 @@ export async function waitFor(source: WaitSource, options: WaitOptions): Promise
           return finish(result);
         }
       }
-      if (partial) break;
+      if (partial) {
+        unfinished = { start: pos, testedTo: base + raw.length, noNewlineTo: base + raw.length };
+        break;
+      }
       if (!isEcho) {
         before.push(line);
         if (before.length > contextLines) before.shift();
@@ -174,6 +190,28 @@ export async function waitFor(source: WaitSource, options: WaitOptions): Promise
     }
     await source.changed(Math.min(deadline - now, options.progress ? nextProgress - now : Number.POSITIVE_INFINITY), options.signal);
   }
+}
+
+/**
+ * Whether a round may skip the scan: the unfinished line at `pos` is over MAX_PARTIAL_LINE, has
+ * no newline yet, grew by less than what was tested of it, output has not paused, and the wait is
+ * not ending (the round that ends it scans, so nothing that arrived is left untested).
+ */
+function deferLongLine(source: WaitSource, pos: number, line: UnfinishedLine, deadline: number, signal: AbortSignal | undefined): boolean {
+  const end = source.buffer.end;
+  if (line.start > pos || end - pos <= MAX_PARTIAL_LINE) return false;
+  if (end - line.testedTo >= Math.max(line.testedTo - pos, MAX_PARTIAL_LINE)) return false;
+  if (!source.isAlive || signal?.aborted || performance.now() >= deadline || source.quietMs() >= LONG_LINE_QUIET_MS) return false;
+  // Only the bytes since the last look are searched for a newline (in place, no copy).
+  if (source.buffer.countNewlines(line.noNewlineTo) > 0) return false;
+  line.noNewlineTo = end;
+  return true;
+}
+
+interface UnfinishedLine {
+  start: number;
+  testedTo: number;
+  noNewlineTo: number;
 }
 
 /** read_output's settle mode: output idle this long means the program is waiting. */
