@@ -260,14 +260,14 @@ describe.skipIf(!netnsAvailable)("reconnect_session through a ProxyJump chain", 
     await c.target.stop();
     await linkEnded(id);
 
-    // The first attempt has the whole timeout for its connect (a later one only what is left of it), so its
-    // failure, told in the progress, is the one that cannot be a connect timeout on a loaded machine.
-    const progress: string[] = [];
-    const down = await h.call<Record<string, unknown>>("reconnect_session", { session_id: id, timeout: 5 }, { onprogress: (p) => progress.push(p.message ?? "") });
-    expect(down).toMatchObject({ reconnected: false, timed_out: true, last_error: { code: "SSH_CONN_FAILED" } });
-    expect(progress.filter((m) => m.startsWith("attempt 1: ")).slice(1)).toEqual([
-      startsWith(`attempt 1: Jump host ${c.jumpLabel} could not reach ${c.targetAddress.slice("root@".length)} (`),
-    ]);
+    // A later attempt has only what is left of the timeout for its connect; if the timeout cuts it short (a
+    // loaded machine), last_error is still the jump host's own answer of an earlier attempt.
+    const down = await h.call<Record<string, unknown>>("reconnect_session", { session_id: id, timeout: 5 });
+    expect(down).toMatchObject({
+      reconnected: false,
+      timed_out: true,
+      last_error: { code: "SSH_CONN_FAILED", message: startsWith(`Jump host ${c.jumpLabel} could not reach ${c.targetAddress.slice("root@".length)} (`) },
+    });
 
     const cursor = (await h.call<{ cursor: number }>("get_session_state", { session_id: id })).cursor;
     const other = await c.restartTarget();

@@ -172,6 +172,32 @@ describe("reconnect_session when the host does not come back", () => {
     }
   });
 
+  test("reconnect_session: the last attempt cut short by the timeout — last_error is the earlier attempt's own reason, not the cut-short timeout", async () => {
+    const { id, port, sshd } = await deadHost();
+    // Something else took the port: its first connection gets an identification SSH cannot speak (a failure
+    // of its own, at once); later ones get silence, so attempt 2 hangs until the timeout (6 s) cuts it short
+    // with less than a whole connect timeout (10 s).
+    const accepted: Socket[] = [];
+    const squatter: Server = createServer((socket) => {
+      if (accepted.push(socket) === 1) socket.write("SSH-1.5-OldServer\r\n");
+    });
+    await new Promise<void>((resolve) => squatter.listen(port, "127.0.0.1", resolve));
+    const progress: string[] = [];
+    try {
+      const r = await h.call("reconnect_session", { session_id: id, timeout: 6 }, { onprogress: (p) => progress.push(p.message ?? "") });
+      const own = `SSH handshake with root@127.0.0.1:${port} failed: Invalid identification string. Check that the port speaks SSH and the server allows a modern algorithm.`;
+      expect(r).toEqual({ reconnected: false, down_for_ms: expect.any(Number), attempts: 2, cursor: expect.any(Number), timed_out: true, last_error: { code: "SSH_CONN_FAILED", message: own } });
+      // Attempt 2 reached the port and was cut short there: its own failure, in the progress, is the timeout.
+      const second = progress.filter((m) => m.startsWith("attempt 2: Connecting to ")).map((m) => /^attempt 2: Connecting to root@127\.0\.0\.1:\d+ timed out after \d\.\d s\./.test(m));
+      expect([accepted.length, second]).toEqual([2, [true]]);
+    } finally {
+      for (const socket of accepted) socket.destroy();
+      await new Promise((resolve) => squatter.close(resolve));
+      await h.callRaw("close_session", { session_id: id });
+      await sshd[Symbol.asyncDispose]();
+    }
+  });
+
   test("reconnect_session: cancellation ends it at once, and no attempt is made after it", async () => {
     const { id, port, sshd } = await deadHost();
     // Something answers on the port again, but never speaks SSH: every attempt is one connection here.

@@ -2,7 +2,7 @@
 // transport that continues the same buffer.
 import { describe, expect, test } from "bun:test";
 import { PtyError } from "../errors.ts";
-import { gapLine, reconnectSession as reconnectNow, setReopener, type Reopener } from "./reconnect.ts";
+import { gapLine, isCutShort, reconnectSession as reconnectNow, setReopener, type Reopener } from "./reconnect.ts";
 import { MemoryTransport, memorySession } from "../../test/harness/memory-transport.ts";
 import type { Session } from "./session.ts";
 import type { Transport, TransportExit } from "./transport.ts";
@@ -69,6 +69,47 @@ describe("reconnect core", () => {
     const gaps = times.slice(1).map((t, i) => Math.round((t - times[i]!) / 1000));
     expect(gaps).toEqual([1, 2]);
   }, 10_000);
+
+  /** A reopener whose attempts fail in turn with these: an error at once, or "hang" (a silent host: times out when its connect time is up). */
+  function scripted(outcomes: Array<PtyError | "hang">, budgets: number[] = []): Reopener {
+    let n = 0;
+    return {
+      open: ({ connectTimeoutMs }) => {
+        budgets.push(connectTimeoutMs);
+        const outcome = outcomes[Math.min(n++, outcomes.length - 1)]!;
+        if (outcome !== "hang") return Promise.reject(outcome);
+        return new Promise<Transport>((_, reject) => setTimeout(() => reject(timedOut(connectTimeoutMs)), connectTimeoutMs));
+      },
+    };
+  }
+  const timedOut = (ms: number) => new PtyError("SSH_CONN_FAILED", `Connecting to root@h:22 timed out after ${Math.round(ms)} ms.`, true);
+
+  test("the last attempt cut short by the timeout: last_error is the last error an attempt got by itself (refused), not the cut-short timeout", async () => {
+    const s = session(new Link());
+    (s.transport as Link).exit({ code: null, signal: null });
+    const budgets: number[] = [];
+    const r = await reconnectSession(s, scripted([refused(), "hang"], budgets), { timeoutMs: 1600, signal: new AbortController().signal });
+    expect(r).toEqual({ reconnected: false, down_for_ms: expect.any(Number), attempts: 2, cursor: 0, timed_out: true, last_error: { code: "SSH_CONN_FAILED", message: "Connection refused." } });
+    // The first attempt had the whole 1.6 s, the second only what was left of it (about 0.6 s).
+    expect([budgets.length, budgets[0]! > 1500, budgets[1]! < 1000]).toEqual([2, true, true]);
+  }, 10_000);
+
+  test("every attempt cut short (the only one): last_error is its timeout; a later error of its own wins over an earlier one", async () => {
+    const only = session(new Link());
+    (only.transport as Link).exit({ code: null, signal: null });
+    const r = await reconnectSession(only, scripted(["hang"]), { timeoutMs: 300, signal: new AbortController().signal });
+    expect(r).toEqual({ reconnected: false, down_for_ms: expect.any(Number), attempts: 1, cursor: 0, timed_out: true, last_error: { code: "SSH_CONN_FAILED", message: "Connecting to root@h:22 timed out after 300 ms." } });
+
+    const s = session(new Link());
+    (s.transport as Link).exit({ code: null, signal: null });
+    const dns = new PtyError("SSH_CONN_FAILED", 'Host name "h" does not resolve (DNS).', true);
+    const r2 = await reconnectSession(s, scripted([refused(), dns]), { timeoutMs: 1500, signal: new AbortController().signal });
+    expect(r2).toEqual({ reconnected: false, down_for_ms: expect.any(Number), attempts: 2, cursor: 0, timed_out: true, last_error: { code: "SSH_CONN_FAILED", message: dns.message } });
+  }, 10_000);
+
+  test("isCutShort: less than a whole connect timeout (10 s), and all of it used", () => {
+    expect([isCutShort(400, 400), isCutShort(400, 395), isCutShort(400, 120), isCutShort(10_000, 10_000), isCutShort(10_000, 12_000)]).toEqual([true, true, false, false, false]);
+  });
 
   test("a non-retryable failure (a changed host key) ends it with that error", async () => {
     const s = session(new Link());

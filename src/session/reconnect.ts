@@ -28,7 +28,12 @@ export interface ReconnectResult {
   cursor: number;
   timed_out?: boolean;
   cancelled?: boolean;
-  /** Why the last attempt failed, when the host did not come back. */
+  /**
+   * Why the host did not come back: the last attempt's error, unless the timeout cut that attempt
+   * short (it had less than a whole connect timeout and used all of it): then the last error an
+   * attempt got by itself (refused, host key, DNS, a jump host that could not reach the target).
+   * A timeout only when every attempt timed out.
+   */
   last_error?: { code: string; message: string };
   /** A console that logs in (create_telnet_session login: true): whether the login after reconnecting completed. */
   login?: { completed: boolean };
@@ -95,6 +100,8 @@ async function attempt(session: Session, reopener: Reopener, options: { timeoutM
   let attempts = 0;
   let delay = BACKOFF_FIRST_MS;
   let lastError: PtyError | undefined;
+  /** The last error of an attempt that had its whole connect timeout, or failed before its time was up. */
+  let lastOwnError: PtyError | undefined;
   let lastProgress = -1;
   const report = (message: string) => {
     // MCP progress must increase with every notification.
@@ -104,7 +111,8 @@ async function attempt(session: Session, reopener: Reopener, options: { timeoutM
   };
   const result = (extra: Partial<ReconnectResult>): ReconnectResult => {
     const out: ReconnectResult = { reconnected: false, down_for_ms: Date.now() - endedAt.getTime(), attempts, cursor: session.buffer.end, ...extra };
-    if (!out.reconnected && lastError) out.last_error = { code: lastError.code, message: lastError.message };
+    const why = lastOwnError ?? lastError;
+    if (!out.reconnected && why) out.last_error = { code: why.code, message: why.message };
     return out;
   };
 
@@ -115,11 +123,16 @@ async function attempt(session: Session, reopener: Reopener, options: { timeoutM
     attempts++;
     report(`attempt ${attempts}: connecting to ${session.target}`);
     let transport: Transport | undefined;
+    const budget = Math.min(ATTEMPT_TIMEOUT_MS, remaining);
+    const attemptStarted = performance.now();
     try {
-      transport = await untilAborted(reopener.open({ connectTimeoutMs: Math.min(ATTEMPT_TIMEOUT_MS, remaining), size: session.size, signal }), signal);
+      transport = await untilAborted(reopener.open({ connectTimeoutMs: budget, size: session.size, signal }), signal);
     } catch (err) {
       if (!(err instanceof PtyError) || !err.retryable) throw err;
       lastError = err;
+      // Cut short: the overall timeout left it less than a whole connect timeout and it used all of
+      // that (its "timed out after 0.4 s" says nothing about the host). Any other failure is its own.
+      if (!isCutShort(budget, performance.now() - attemptStarted)) lastOwnError = err;
     }
     if (transport) {
       if (signal.aborted) {
@@ -136,13 +149,19 @@ async function attempt(session: Session, reopener: Reopener, options: { timeoutM
     if (delay >= left) {
       // The next attempt would be due after the timeout: wait it out (a cancel still ends it at once).
       report(`attempt ${attempts}: ${lastError?.message ?? "failed"}; no time for another before the timeout`);
-      await sleep(left, signal);
+      await sleep(Math.max(0, left), signal);
       return result(signal.aborted ? { cancelled: true } : { timed_out: true });
     }
     report(`attempt ${attempts}: ${lastError?.message ?? "failed"}; next in ${delay / 1000} s`);
     await sleep(delay, signal);
     delay = Math.min(delay * 2, BACKOFF_MAX_MS);
   }
+}
+
+/** An attempt the overall timeout cut short: given less than a whole connect timeout, and it ran out of it. */
+export function isCutShort(budgetMs: number, tookMs: number): boolean {
+  // A timer may fire a millisecond early (rounding): 10 ms of slack.
+  return budgetMs < ATTEMPT_TIMEOUT_MS && tookMs >= budgetMs - 10;
 }
 
 /** The one line the output stream gets for the gap. */

@@ -25,7 +25,7 @@ export const reconnectSession = defineTool({
     cursor: z.number(),
     timed_out: z.boolean().optional(),
     cancelled: z.boolean().optional(),
-    last_error: z.object({ code: z.string(), message: z.string() }).optional().describe("Why the last attempt failed, when the host did not come back."),
+    last_error: z.object({ code: z.string(), message: z.string() }).optional().describe("Why the host did not come back: the last attempt's error; when the timeout cut that attempt short, the last reason an attempt got by itself (refused, host key, DNS, a jump host that could not reach the target). A timeout only when the attempts timed out on their own."),
     login: z.object({ completed: z.boolean() }).optional().describe("A telnet session created with login: true logs in again (the human is asked for the password); whether that completed."),
   }),
   async run(input, { sessions, signal, progress }) {
