@@ -75,12 +75,14 @@ describe("local sessions", () => {
 
   test("send_control ctrl+c interrupts sleep 100 and returns to the prompt", async () => {
     const id = await bash();
-    const started = await h.call<Record<string, unknown>>("send_input", { session_id: id, input: "sleep 100", timeout_ms: 300 });
+    // A duration of its own: pgrep below finds this sleep and no other test's "sleep 100".
+    const sleep = `sleep 100.${process.pid}`;
+    const started = await h.call<Record<string, unknown>>("send_input", { session_id: id, input: sleep, timeout_ms: 300 });
     expect(started.is_complete).toBe(false);
     // After 300 ms on a loaded machine the echo may not be back (the state still reads "$ ") and bash may not
     // have started sleep (a ctrl+c then hits readline): wait for both, then interrupt.
     await until(async () => (await h.call<Record<string, unknown>>("get_session_state", { session_id: id })).state === "running", "the session to be running");
-    await until(() => Bun.spawnSync(["pgrep", "-x", "-f", "sleep 100"]).exitCode === 0, "sleep 100 to run");
+    await until(() => Bun.spawnSync(["pgrep", "-x", "-f", sleep]).exitCode === 0, `${sleep} to run`);
     await h.call("send_control", { session_id: id, key: "ctrl+c" });
     const back = await h.call<Record<string, unknown>>("read_output", { session_id: id, wait_for: "^\\$ $", timeout: 5 });
     expect(back.matched).toBe(true);

@@ -66,13 +66,15 @@ describe("create_telnet_session: inetutils telnetd with /bin/login", () => {
     const r2 = await send(id, "stty size", { wait_for: "^\\d+ \\d+$" });
     expect(r2.match_line).toEqual("50 132");
     await call("read_output", { session_id: id, wait_for: "\\$ $" });
-    const sleeping = await send(id, "sleep 100", { timeout_ms: 300 });
+    // A duration of its own: pgrep below finds this sleep and no other test's "sleep 100".
+    const sleep = `sleep 100.${process.pid}`;
+    const sleeping = await send(id, sleep, { timeout_ms: 300 });
     expect(sleeping.is_complete).toBe(false);
     // 300 ms is a time: on a loaded machine the echo may come later (it would then follow the cursor) and a
     // ctrl+c before bash started sleep hits readline. Wait for the sleep process and the whole echo line.
-    await until(() => Bun.spawnSync(["pgrep", "-x", "-f", "sleep 100"]).exitCode === 0, "sleep 100 to run");
+    await until(() => Bun.spawnSync(["pgrep", "-x", "-f", sleep]).exitCode === 0, `${sleep} to run`);
     let echoed: Result = {};
-    await until(async () => (echoed = await call("read_output", { session_id: id, since_cursor: sleeping.cursor_start as number })).output === "sleep 100\n", "the echo of sleep 100");
+    await until(async () => (echoed = await call("read_output", { session_id: id, since_cursor: sleeping.cursor_start as number })).output === `${sleep}\n`, `the echo of ${sleep}`);
     await call("send_control", { session_id: id, key: "ctrl+c" });
     await call("read_output", { session_id: id, wait_for: "\\$ $", timeout: 10 });
     expect((await call("read_output", { session_id: id, since_cursor: echoed.cursor as number })).output).toEqual("^C\n$ ");
