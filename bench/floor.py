@@ -63,9 +63,12 @@ out["M3_cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.
 
 # M4: a flood drained as fast as select()/read() can.
 flood = "head -c %d /dev/zero | tr '\\0' x | fold -w 99; echo; echo FLOOD_DONE\r" % flood_bytes
+before = resource.getrusage(resource.RUSAGE_SELF)
 t = time.perf_counter()
 os.write(fd, flood.encode())
 read_until(fd, b"\r\nFLOOD_DONE\r\n")
 out["M4_s"] = time.perf_counter() - t
+after = resource.getrusage(resource.RUSAGE_SELF)
+out["M4_cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 close(pid, fd)
 print(json.dumps(out))

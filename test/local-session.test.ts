@@ -96,7 +96,9 @@ describe("local sessions", () => {
     const r = await h.call<Record<string, unknown>>("send_input", { session_id: id, input: "sleep 0.3; echo BUILD_DONE", wait_for: "BUILD_DONE", wait_for_timeout: 10 });
     expect(r).toMatchObject({ matched: true, match_line: "BUILD_DONE", is_alive: true });
     // The echo line contains the pattern too; if it had matched, the cursor would sit before the real output.
-    const after = await h.call<Record<string, unknown>>("read_output", { session_id: id, timeout: 2 });
+    // The prompt may come well after the line on a loaded machine: wait for it, then read from the match's cursor.
+    await h.call("read_output", { session_id: id, wait_for: "^\\$ $", timeout: 10 });
+    const after = await h.call<Record<string, unknown>>("read_output", { session_id: id, since_cursor: r.cursor });
     expect(after.output).toBe("$ ");
     await h.call("close_session", { session_id: id });
   });

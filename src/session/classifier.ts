@@ -124,7 +124,7 @@ export function joinPages(segments: readonly string[]): string {
       const line = stripAnsi(text.slice(lineStart));
       const at = pagerPromptStart(line);
       if (at >= 0) {
-        const kept = line.slice(0, at).replace(/\s+$/, "");
+        const kept = line.slice(0, at).trimEnd();
         promptOnly = kept === "";
         text = text.slice(0, lineStart) + kept;
       } else {

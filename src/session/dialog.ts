@@ -4,6 +4,7 @@
 // typed), then answers. The secret flow lives above the core (src/secrets), so it comes in as
 // a function.
 import { PtyError } from "../errors.ts";
+import { trimTrailing } from "../terminal/ansi.ts";
 import { resolveKey } from "./keys.ts";
 import { compilePatterns, joinPatterns, type CompiledPatterns } from "./matcher.ts";
 import type { SessionState } from "./classifier.ts";
@@ -261,6 +262,6 @@ function finish(session: Session, start: number, steps: DialogStepResult[], fail
 }
 
 function tailOf(session: Session): string {
-  const lines = session.tailText().replace(/\n+$/, "").split("\n");
+  const lines = trimTrailing(session.tailText(), "\n").split("\n");
   return lines.slice(-TAIL_LINES).join("\n");
 }

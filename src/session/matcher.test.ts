@@ -47,3 +47,22 @@ describe("matcher", () => {
     expect(compilePatterns("(a+)+$").patterns[0]!.test("a".repeat(50_000) + "b")).toBe(false);
   });
 });
+
+describe("Pattern.needs (from RE2's prefilter, re2js internals: this fails when an upgrade changes their shape)", () => {
+  test("the strings every match holds, one of which must be there; none when a match needs no particular text", () => {
+    const needs = (source: string) => compilePatterns(source).patterns[0]!.needs ?? null;
+    expect(["^FLOOD_DONE$", "^\\$ $", "\\d+ passed", "(foo|bar)baz", "(?:ERROR|FAIL)\\b", "f(x", "foo|\\d", "(?i)done", "\\d+", "a\\nb", "é"].map(needs)).toEqual([
+      ["FLOOD_DONE"],
+      ["$ "],
+      [" passed"],
+      ["baz"],
+      ["ERROR", "FAIL"],
+      ["f(x"], // an invalid regex matched as plain text
+      null,
+      null,
+      null,
+      null, // a LF is never in a line: nothing to search for
+      ["é"],
+    ]);
+  });
+});

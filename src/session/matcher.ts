@@ -12,6 +12,12 @@ export interface Pattern {
   test(line: string): boolean;
   /** Whether any line of a multi-line block may match: a fast pre-check before testing line by line. */
   testBlock(text: string): boolean;
+  /**
+   * Every match holds one of these strings (from RE2's prefilter): text with none of them cannot
+   * match anywhere, which a native substring search finds out. Undefined when the pattern needs no
+   * particular text (`\d+`, case-insensitive, or when the prefilter's shape is unknown).
+   */
+  readonly needs?: readonly string[];
 }
 
 export interface CompiledPatterns {
@@ -74,7 +80,8 @@ function compileOne(source: string): Pattern {
     const compiled = re2;
     // ^ and $ at every line boundary, so a block matches wherever one of its lines does.
     const block = RE2JS.compile(source, RE2JS.MULTILINE);
-    return { source, kind: "regex", test: (line) => compiled.test(line), testBlock: (text) => block.test(text) };
+    const needs = requiredStrings(compiled.re2Input.prefilter);
+    return { source, kind: "regex", test: (line) => compiled.test(line), testBlock: (text) => block.test(text), ...(needs ? { needs } : {}) };
   }
   if (isJsRegex(source)) {
     // RE2 caps a repeat count at 1000, nested counts multiplied (re2/parse.cc, RepetitionWalker).
@@ -94,7 +101,40 @@ function compileOne(source: string): Pattern {
     }
     throw new PtyError("REGEX_REJECTED", `wait_for ${JSON.stringify(source)} is not supported by the linear-time matcher (RE2 ${reason.replace(/^error parsing regexp: /, "")}). Write it in RE2 syntax.`);
   }
-  return { source, kind: "substring", test: (line) => line.includes(source), testBlock: (text) => text.includes(source) };
+  return { source, kind: "substring", test: (line) => line.includes(source), testBlock: (text) => text.includes(source), needs: [source] };
+}
+
+/** RE2's prefilter (re2js PrefilterTree): EXACT = this string, AND = all subs, OR = one of the subs; null or NONE = no condition. */
+interface Prefilter {
+  type: number;
+  str: string;
+  subs: Prefilter[];
+}
+const EXACT = 1;
+const AND = 2;
+const OR = 3;
+/** A string like this could be text the stripping of escapes left, or decoding made: not searched for. */
+const UNSEARCHABLE = /[\x00-\x1f\x7f-\x9f\ufeff\ufffd]/;
+
+/**
+ * One set of strings of which every match holds at least one, from the prefilter tree: of an AND the
+ * smallest set of one of its parts, of an OR the union of its parts' sets. Undefined when there is
+ * none (or the tree is not the shape this knows: re2js internals, checked by matcher.test.ts).
+ */
+export function requiredStrings(pf: Prefilter | null | undefined): string[] | undefined {
+  if (!pf || typeof pf !== "object") return undefined;
+  if (pf.type === EXACT) return typeof pf.str === "string" && pf.str.length > 0 && !UNSEARCHABLE.test(pf.str) ? [pf.str] : undefined;
+  if (!Array.isArray(pf.subs) || pf.subs.length === 0) return undefined;
+  const sets = pf.subs.map(requiredStrings);
+  if (pf.type === AND) {
+    // The set cheapest to search for and least likely to be there: fewest strings, then the longest shortest string.
+    let best: string[] | undefined;
+    const shortest = (set: string[]) => Math.min(...set.map((s) => s.length));
+    for (const set of sets) if (set && (!best || set.length < best.length || (set.length === best.length && shortest(set) > shortest(best)))) best = set;
+    return best;
+  }
+  if (pf.type === OR) return sets.every((set) => set !== undefined) ? [...new Set(sets.flat())] : undefined;
+  return undefined;
 }
 
 function isJsRegex(source: string): boolean {

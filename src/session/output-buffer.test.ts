@@ -76,3 +76,16 @@ describe("OutputBuffer", () => {
     expect(dec(b.read(9).bytes)).toBe("23456789abcdefXY");
   });
 });
+
+test("view: the same bytes as slice, a view into the ring when they lie in one piece, a copy across the wrap", () => {
+  const b = new OutputBuffer(16);
+  b.append(new TextEncoder().encode("0123456789abcdef"));
+  b.append(new TextEncoder().encode("WXYZ")); // the ring wraps: WXYZ sits where 0123 was
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  const views = [b.view(b.start), b.view(b.start + 2, b.start + 8), b.view(b.end - 4), b.view(0), b.view(b.end)];
+  expect(views.map(text)).toEqual(["456789abcdefWXYZ", "6789ab", "WXYZ", "456789abcdefWXYZ", ""]);
+  expect(views.map(text)).toEqual([b.slice(b.start), b.slice(b.start + 2, b.start + 8), b.slice(b.end - 4), b.slice(0), b.slice(b.end)].map(text));
+  const inPlace = b.view(b.start, b.start + 4); // "4567", where the next append goes
+  b.append(new TextEncoder().encode("!!!!"));
+  expect(text(inPlace)).toBe("!!!!"); // a view, not a copy: it shows the append
+});

@@ -71,6 +71,18 @@ export class OutputBuffer {
     return out;
   }
 
+  /**
+   * The held bytes of [from, to), clamped like slice(): a view into the ring when they lie in one
+   * piece of it (most reads), else a copy. A view changes with the next append: read it at once.
+   */
+  view(from: number, to = this.#end): Uint8Array {
+    const a = Math.max(from, this.start);
+    const b = Math.min(to, this.#end);
+    if (b <= a) return new Uint8Array(0);
+    const pa = a % this.capacity;
+    return pa + (b - a) <= this.capacity ? this.#ring.subarray(pa, pa + (b - a)) : this.slice(a, b);
+  }
+
   /** Line feeds among the held bytes of [from, to), counted in place (no copy). */
   countNewlines(from: number, to = this.#end): number {
     const a = Math.max(from, this.start);

@@ -1,9 +1,10 @@
 // How an idle wait sleeps: one timer for its deadline, plus the progress cadence only when the
 // client asked for progress (M3: a wait that never matches must not wake the server for nothing).
 import { describe, expect, test } from "bun:test";
+import { memorySession, MemoryTransport } from "../../test/harness/memory-transport.ts";
 import { OutputBuffer } from "./output-buffer.ts";
 import { compilePatterns, type CompiledPatterns, type Pattern } from "./matcher.ts";
-import { waitFor, type WaitSource } from "./wait-for.ts";
+import { decode, lastLines, waitFor, type WaitSource } from "./wait-for.ts";
 
 /** A silent source: each changed() records the timeout asked for, then the program ends (the wait returns). */
 function silentSource(): WaitSource & { asked: number[] } {
@@ -103,5 +104,59 @@ describe("a long unfinished line (no newline for megabytes)", () => {
       const r = await waitFor(source, { waitFor: patterns, timeoutMs: 600_000 });
       expect({ then, matched: r.matched, length: r.match_line?.length, end: r.match_line?.slice(-6) }).toEqual({ then, matched: true, length: 303_104 + 4, end: "xxMARK" });
     }
+  });
+});
+
+describe("wait-for helpers", () => {
+  test("lastLines gives what split('\\n').slice(-n) gives, for every count and edge", () => {
+    const texts = ["", "a", "\n", "a\n", "\nb", "a\nb", "a\n\nb\n", "one\ntwo\nthree", "\n\n\n"];
+    const got: string[][] = [];
+    const want: string[][] = [];
+    for (const text of texts) {
+      for (const n of [1, 2, 3, 5]) {
+        got.push(lastLines(text, n));
+        want.push(text.split("\n").slice(-n));
+      }
+    }
+    expect(got).toEqual(want);
+  });
+
+  test("decode is TextDecoder's UTF-8: invalid bytes as U+FFFD, a leading BOM dropped, one in the middle kept", () => {
+    const cases = [[0x61, 0xff, 0x62], [0xef, 0xbb, 0xbf, 0x61], [0x61, 0xef, 0xbb, 0xbf], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xf0, 0x9f, 0x98, 0x80], [0xc2, 0x9b]];
+    const reference = new TextDecoder();
+    expect(cases.map((c) => decode(new Uint8Array(c)))).toEqual(cases.map((c) => reference.decode(new Uint8Array(c))));
+  });
+});
+
+describe("a flood's complete lines are tested at once", () => {
+  const plain = "x".repeat(99) + "\r\n";
+  /** Prints `chunks` into a session waiting for ^FLOOD_DONE$ (context 2), then a line that ends the wait in any case. */
+  async function waitThrough(chunks: string[]) {
+    const t = new MemoryTransport(() => undefined);
+    const s = memorySession(t);
+    const wait = s.waitFor({ waitFor: ["^FLOOD_DONE$", "^END$"], timeoutMs: 10_000, contextLines: 2 });
+    for (const chunk of chunks) {
+      t.print(chunk);
+      await Bun.sleep(0);
+    }
+    t.print("END\r\n");
+    const r = await wait;
+    await s.close();
+    return { match_line: r.match_line, matched_index: r.matched_index, context: r.context };
+  }
+
+  test("a match among plain lines, or one made by stripping an escape, a CR overwrite or a backspace, is found; context from an earlier skipped block", async () => {
+    const results = [];
+    for (const line of ["FLOOD_DONE", "FLOOD\x1b[1m_DONE", "FLO\x1b]0;title\x07OD_DONE", "xxxxx_DONE\rFLOOD", "FLOOD_DONX\bE", "FLOOD_\x00DONE"]) {
+      results.push(await waitThrough([plain.repeat(300), `${plain.repeat(20)}one\r\ntwo\r\n${plain.repeat(2)}${line}\r\n${plain}`]));
+    }
+    results.push(await waitThrough([`${plain.repeat(300)}before 1\r\nbefore 2\r\n`, "FLOOD_DONE\r\n"]));
+    results.push(await waitThrough([plain.repeat(300), `FLOOD_DONE and more\r\nFLOOD_DONE \r\n${plain}`])); // the string is there, no line matches
+    const x = "x".repeat(99);
+    expect(results).toEqual([
+      ...Array.from({ length: 6 }, () => ({ match_line: "FLOOD_DONE", matched_index: 0, context: `${x}\n${x}\nFLOOD_DONE\n${x}\nEND` })),
+      { match_line: "FLOOD_DONE", matched_index: 0, context: "before 1\nbefore 2\nFLOOD_DONE\nEND" },
+      { match_line: "END", matched_index: 1, context: `FLOOD_DONE \n${x}\nEND` },
+    ]);
   });
 });

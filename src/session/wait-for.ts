@@ -1,8 +1,8 @@
 // wait_for scanning (read_output's wait mode, send_input with wait_for): output is matched line by
 // line after ANSI stripping, the unfinished last line (a prompt) included, against the RE2 patterns
 // of matcher.ts. The echo of input just sent never matches (SPEC §3 send_input).
-import { cleanText, displayedLine, stripAnsi } from "../terminal/ansi.ts";
-import { firstMatch, patternsOf, type PatternSource } from "./matcher.ts";
+import { cleanText, displayedLine, isPlain, stripAnsi, trimTrailing } from "../terminal/ansi.ts";
+import { firstMatch, patternsOf, type Pattern, type PatternSource } from "./matcher.ts";
 import type { OutputBuffer } from "./output-buffer.ts";
 
 export interface Progress {
@@ -65,8 +65,6 @@ const MAX_PARTIAL_LINE = 64 * 1024;
  */
 const LONG_LINE_QUIET_MS = 50;
 export const TAIL_BYTES = 4096;
-/** Complete lines worth testing as one block before going line by line. */
-const BLOCK_SCAN_MIN = 4096;
 
 /**
  * Wait mode: scans output line by line (ANSI stripped, the unfinished last line included)
@@ -107,24 +105,16 @@ export async function waitFor(source: WaitSource, options: WaitOptions): Promise
       continue;
     }
     unfinished = undefined;
-    // Complete lines since pos.
+    // Complete lines since pos (a view of the buffer: read before the next await).
     const base = pos;
-    const raw = source.buffer.slice(base);
+    const raw = source.buffer.view(base);
     let lineStart = 0;
-    // A flood: test all complete lines at once and skip them when nothing can match there
-    // (one RE2 pass instead of one per line); the line loop below then finds the exact line.
+    // Complete lines are tested all at once and skipped when nothing can match there (one search
+    // instead of one RE2 test per line); only when something may match, the line loop below finds it.
     const lastNewline = echoIndex >= echo.length ? raw.lastIndexOf(0x0a) : -1;
-    if (lastNewline >= BLOCK_SCAN_MIN) {
-      const block = cleanText(decode(raw.subarray(0, lastNewline)));
-      if (!patterns.some((p) => p.testBlock(block))) {
-        if (contextLines > 0) {
-          const lines = block.split("\n").slice(-contextLines);
-          before.push(...lines);
-          before.splice(0, Math.max(0, before.length - contextLines));
-        }
-        lineStart = lastNewline + 1;
-        pos = base + lineStart;
-      }
+    if (lastNewline >= 0 && !blockMayMatch(raw.subarray(0, lastNewline), patterns, contextLines > 0 ? before : undefined, contextLines)) {
+      lineStart = lastNewline + 1;
+      pos = base + lineStart;
     }
     for (;;) {
       let nl = raw.indexOf(0x0a, lineStart);
@@ -228,6 +218,28 @@ export async function settle(source: WaitSource, timeoutMs: number, signal?: Abo
   }
 }
 
+/**
+ * Whether a line of `bytes` (complete lines, the last one's LF cut off) may match a pattern. When
+ * none can, `before` (if given) takes the block's last `contextLines` lines. A flood is mostly plain
+ * text (no escapes, no CR but before LF: ansi.isPlain): its lines are pieces of the text as it is, so
+ * a pattern that needs some string (Pattern.needs) cannot match where a native search does not find
+ * it — no cleaning, no RE2. Anything else is cleaned and tested with RE2 as a whole.
+ */
+function blockMayMatch(bytes: Uint8Array, patterns: readonly Pattern[], before: string[] | undefined, contextLines: number): boolean {
+  // Without the CRs of its last line: a CR at the very end is not before a LF (not plain), and shows the same.
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0x0d) end--;
+  const text = decode(bytes.subarray(0, end));
+  const ruledOut = isPlain(text) && patterns.every((p) => p.needs !== undefined && !p.needs.some((s) => text.includes(s)));
+  const block = ruledOut && !before ? "" : cleanText(text);
+  if (!ruledOut && patterns.some((p) => p.testBlock(block))) return true;
+  if (before) {
+    before.push(...lastLines(block, contextLines));
+    before.splice(0, Math.max(0, before.length - contextLines));
+  }
+  return false;
+}
+
 /** Up to `count` lines after `from`, waiting briefly for them to arrive. */
 async function linesAfter(source: WaitSource, from: number, count: number, deadline: number, signal?: AbortSignal): Promise<{ lines: string[]; cursor: number }> {
   if (count <= 0) return { lines: [], cursor: from };
@@ -261,19 +273,33 @@ function waitingMessage(source: WaitSource, waitFor: string | readonly string[])
 
 /** The last `lines` lines of output, for a result's tail. */
 export function tailLines(source: WaitSource, lines: number): string {
-  const text = source.tailText(Math.max(TAIL_BYTES, lines * 256)).replace(/\n+$/, "");
+  const text = trimTrailing(source.tailText(Math.max(TAIL_BYTES, lines * 256)), "\n");
   const all = text.split("\n");
   return all.slice(-lines).join("\n");
 }
 
-const decoder = new TextDecoder();
+/** UTF-8 text of `bytes`, as TextDecoder gives it (invalid sequences as U+FFFD, a leading BOM dropped), through Buffer: 3x faster on a flood. */
 export function decode(bytes: Uint8Array): string {
-  return decoder.decode(bytes);
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** The last `count` lines of `text` (fewer when it has fewer), without splitting all of it. */
+export function lastLines(text: string, count: number): string[] {
+  const lines: string[] = [];
+  let end = text.length;
+  while (lines.length < count) {
+    const nl = end > 0 ? text.lastIndexOf("\n", end - 1) : -1;
+    lines.push(text.slice(nl + 1, end));
+    if (nl < 0) break;
+    end = nl;
+  }
+  return lines.reverse();
 }
 
 /** One output line (escapes already stripped, no LF) as a terminal shows it, for matching and context. */
 export function shownLine(stripped: string): string {
-  return displayedLine(stripped.replace(/\r+$/, ""));
+  return displayedLine(trimTrailing(stripped, "\r"));
 }
 
 /** Text without whitespace and CR, for comparing an echo with the input (line wrapping inserts CR/spaces). */

@@ -18,3 +18,33 @@ test("stripAnsi: an ESC before another escape is dropped, never joined with the 
   expect(stripAnsi("a\x1b\x1b[0mb\x1b")).toBe("ab");
   expect(stripAnsi("\x1b\nx")).toBe("\nx");
 });
+
+describe("cleanText fast paths", () => {
+  /** cleanText as it was before its fast paths: strip, CRLF → LF, every line through displayedLine. */
+  const reference = (text: string) => stripAnsi(text).replace(/\r+\n/g, "\n").split("\n").map(displayedLine).join("\n");
+  const alphabet = ["a", "b", " ", "\r", "\n", "\r\n", "\b", "\t", "\x1b", "[", "3", "1", "m", "]", "\x07", "\x9b", "\x00", "\x7f", "é", "\\"];
+
+  test("random text of CRs, LFs, backspaces, escapes and controls cleans exactly as line by line (20 000 cases)", () => {
+    let seed = 20;
+    const random = (n: number) => {
+      // mulberry32
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) % n;
+    };
+    const differ: string[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      let text = "";
+      for (let n = random(24); n > 0; n--) text += alphabet[random(alphabet.length)];
+      if (cleanText(text) !== reference(text)) differ.push(JSON.stringify(text));
+    }
+    expect(differ).toEqual([]);
+  });
+
+  test("plain lines come back with LF endings; a run of a million CRs ending in text is linear work", () => {
+    expect(cleanText("one\r\ntwo\r\r\nthree")).toBe("one\ntwo\nthree");
+    expect(cleanText(`${"\r".repeat(1_000_000)}x\r\n`)).toBe("x\n");
+    expect(displayedLine(`ab${"\r".repeat(1_000_000)}c`)).toBe("cb");
+  });
+});

@@ -18,8 +18,21 @@ const ANSI_PATTERN = new RegExp(
   "g",
 );
 
+/** A character that starts something stripAnsi removes (ESC, C1 CSI, the controls above): text without one is kept as it is. */
+const STRIPPED_START = /[\x00-\x07\x0b\x0c\x0e-\x1f\x7f\x9b]/;
+/** What cleanText rewrites line by line after stripping: a CR that ends no line, a backspace. */
+const REWRITTEN = /\r(?![\r\n])|\x08/;
+/** Either of the two above, in one scan (the lookahead is one character: linear). */
+const NOT_PLAIN = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x9b]|\r(?![\r\n])/;
+/**
+ * CRs before a LF. The lookbehind starts a match only at the first CR of a run: plain /\r+\n/ would
+ * try again at every CR of a long run that ends in something else (quadratic; 40 000 CRs took 2 s).
+ */
+const CRS_BEFORE_LF = /(?<!\r)\r+\n/g;
+
 export function stripAnsi(text: string): string {
-  return text.replace(ANSI_PATTERN, "");
+  // One scan for a start character first: most output of a flood has none (a search is cheaper than a replace).
+  return STRIPPED_START.test(text) ? text.replace(ANSI_PATTERN, "") : text;
 }
 
 /**
@@ -28,17 +41,28 @@ export function stripAnsi(text: string): string {
  * Backspaces erase the previous character, as on a terminal.
  */
 export function cleanText(text: string): string {
-  const stripped = stripAnsi(text).replace(/\r+\n/g, "\n");
-  const lines = stripped.split("\n");
+  if (isPlain(text)) return text.includes("\r") ? text.replace(CRS_BEFORE_LF, "\n") : text;
+  const stripped = stripAnsi(text);
+  // Only lines with a bare CR or a backspace change further; without one, CRLF → LF is all (no split and join).
+  if (!REWRITTEN.test(stripped)) return stripped.includes("\r") ? stripped.replace(CRS_BEFORE_LF, "\n") : stripped;
+  const lines = stripped.replace(CRS_BEFORE_LF, "\n").split("\n");
   for (let i = 0; i < lines.length; i++) lines[i] = displayedLine(lines[i]!);
   return lines.join("\n");
+}
+
+/**
+ * True when cleanText changes nothing in `text` but CRs before a LF: no escape, no control but tab,
+ * LF and CR, every CR before a LF. Every line cleanText gives is then a piece of `text` as it is.
+ */
+export function isPlain(text: string): boolean {
+  return !NOT_PLAIN.test(text);
 }
 
 /** What a terminal shows for one line: the text after the last bare CR that overwrote it, backspaces applied. */
 export function displayedLine(line: string): string {
   let out = line;
   if (out.includes("\r")) {
-    const trimmed = out.replace(/\r+$/, "");
+    const trimmed = trimTrailing(out, "\r");
     const segments = trimmed.split("\r");
     // An overwrite replaces the start of the line; keep the longer earlier text beyond the new segment's length.
     let shown = "";
@@ -58,4 +82,11 @@ export function displayedLine(line: string): string {
     out = chars.join("");
   }
   return out;
+}
+
+/** `text` without the run of `char` at its end. A loop: /\r+$/ retries at every CR of a long run that ends in something else (quadratic). */
+export function trimTrailing(text: string, char: string): string {
+  let end = text.length;
+  while (end > 0 && text[end - 1] === char) end--;
+  return end === text.length ? text : text.slice(0, end);
 }
