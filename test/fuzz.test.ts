@@ -3,7 +3,7 @@
 // ANSI stripping, the classifier, command-line splitting, the credential and secret redactors.
 // The telnet protocol and the Ansible inventory parsers fuzz themselves beside their code.
 // Bounded: RUNS (1000) cases per property, 11 properties: 11 000 cases, about 1 s (fast-check seeds
-// each run and prints the seed and the shrunk counterexample on failure).
+// each run, printed at the start, and prints the shrunk counterexample on failure).
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -21,7 +21,10 @@ import { checkHostKey, formatKnownHostsLine, parseKnownHosts } from "../src/ssh/
 import { cleanText, stripAnsi } from "../src/terminal/ansi.ts";
 
 const RUNS = 1000;
-const options = { numRuns: RUNS };
+// One random seed per run, printed first: a counterexample (or a hang) seen on CI replays with FC_SEED=<seed>.
+const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : Math.floor(Math.random() * 2 ** 31);
+console.error(`fuzz: fast-check seed ${SEED} (replay: FC_SEED=${SEED} bun test test/fuzz.test.ts)`);
+const options = { numRuns: RUNS, seed: SEED };
 
 /** Cut points for a byte sequence: it arrives in random chunks. */
 function chunks(bytes: Uint8Array, cuts: number[]): Uint8Array[] {

@@ -181,6 +181,9 @@ describe("telnet protocol", () => {
 
 // Property-based: 2000 cases each (fast-check), byte sequences of up to 512 bytes in random chunks.
 const RUNS = 2000;
+// One random seed per run, printed first: a counterexample (or a hang) seen on CI replays with FC_SEED=<seed>.
+const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : Math.floor(Math.random() * 2 ** 31);
+console.error(`telnet protocol: fast-check seed ${SEED} (replay: FC_SEED=${SEED} bun test src/telnet/protocol.test.ts)`);
 const chunked = (data: Uint8Array, cuts: number[]): Uint8Array[] => {
   const points = [...new Set(cuts.map((c) => c % (data.length + 1)))].sort((a, b) => a - b);
   const parts: Uint8Array[] = [];
@@ -212,7 +215,7 @@ describe("telnet protocol (property-based, fast-check)", () => {
         // Answers are bounded by the requests (3 bytes per request; NAWS and TTYPE answers at most a few dozen bytes each).
         expect(sent.length).toBeLessThanOrEqual(input.length * 11 + 64);
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: SEED },
     );
   });
 
@@ -239,7 +242,7 @@ describe("telnet protocol (property-based, fast-check)", () => {
         const events = chunked(Uint8Array.from(wire), cut).flatMap((c) => p.receive(c));
         expect(dataOf(events)).toEqual(expected);
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: SEED },
     );
   });
 
@@ -253,7 +256,7 @@ describe("telnet protocol (property-based, fast-check)", () => {
         const events = chunked(wire, cut).flatMap((c) => p.receive(c));
         expect(dataOf(events)).toEqual([...data]);
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: SEED },
     );
   });
 });
