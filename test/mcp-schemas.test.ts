@@ -4,7 +4,7 @@
 // check; and the Inspector's persistent client mcpdo drives a session in both generations and
 // runs a long wait as a task (2026-07-28).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { portabilityProblems, toolJsonSchema } from "../src/mcp/json-schema.ts";
@@ -98,8 +98,15 @@ describe("MCP Inspector", () => {
   test("mcpdo (2026-07-28) runs a long wait as a task: it polls tasks/get and gets the wait's result", async () => {
     await inspector.mcpdoJson(["connect", "logged"]);
     const call = async (tool: string, args: Record<string, unknown>) => (await inspector.mcpdoJson<{ structuredContent: Record<string, unknown> }>(["@logged", "tools/call", tool, "--tool-args-json", JSON.stringify(args)])).structuredContent;
-    const { session_id } = await call("create_local_session", { command: "sh -c 'echo working; sleep 3; echo DONE; sleep 60'" });
-    const waited = await call("read_output", { session_id, wait_for: "^DONE$", timeout: 30 });
+    // DONE comes once the wait is a task (its answer in out.log), not after a sleep: each mcpdo call is a
+    // process start-up, and a read_output arriving 2 s after the create matched within the 1 s grace (no task).
+    const gate = join(inspector.home, `gate-${process.pid}`);
+    const { session_id } = await call("create_local_session", { command: `sh -c 'echo working; while [ ! -e ${gate} ]; do sleep 0.05; done; echo DONE; sleep 60'` });
+    const waiting = call("read_output", { session_id, wait_for: "^DONE$", timeout: 60 });
+    const out = join(inspector.home, "out.log");
+    while (!(existsSync(out) && readFileSync(out, "utf8").includes('"resultType":"task"'))) await Bun.sleep(50);
+    writeFileSync(gate, "");
+    const waited = await waiting;
     await call("close_session", { session_id });
     expect((await inspector.mcpdo(["disconnect", "logged"])).code).toBe(0);
     expect([waited.matched, waited.match_line]).toEqual([true, "DONE"]);
