@@ -374,6 +374,12 @@ describe.skipIf(!netnsAvailable)("a persistent SSH session through a ProxyJump c
       expect({ code: err.code, retryable: err.retryable, fingerprint: err.fingerprint, message: err.message }).toEqual(mismatch(c.targetLabel, otherTarget.hostKey.fingerprint, c.targetLine));
     }
     expect(logins(otherTarget)).toBe(0);
+    // get_session_state says why the mirror is not back: the target's changed key, seen via the jump host.
+    const state = await h.call<Record<string, unknown>>("get_session_state", { session_id: id });
+    expect(state).toMatchObject({
+      connected: false,
+      reconnect: { since: expect.any(String), attempts: expect.any(Number), last_error: { ...mismatch(c.targetLabel, otherTarget.hostKey.fingerprint, c.targetLine), known_hosts_line: c.targetLine } },
+    });
 
     const back = await c.restartTarget(targetKey);
     expect(await h.call("send_input", { session_id: id, input: "echo two", wait_for: "^two$" })).toMatchObject({ matched: true });

@@ -31,6 +31,11 @@ function sha256(path: string): string {
   return new Bun.CryptoHasher("sha256").update(readFileSync(path)).digest("hex");
 }
 
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+type LinkDown = { since: string; attempts: number; last_error?: { code: string; message: string; retryable: boolean } & Record<string, unknown> };
+/** get_session_state's `reconnect` (only while a persistent link is down). */
+const reconnectOf = (state: Record<string, unknown>) => state.reconnect as LinkDown | undefined;
+
 /** `pty-mcp deploy` through the binary, with the test's HOME (keys, known_hosts). */
 function deployCli(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync([self, "deploy", "127.0.0.1", "--port", String(sshd.port), "--user", "root", ...args], {
@@ -172,6 +177,15 @@ describe("persistent SSH sessions", () => {
   let h: McpHarness;
   const target = () => ({ host: "127.0.0.1", port: sshd.port, user: "root" });
   const startServer = () => McpHarness.start({ env: { HOME: local.path, SSH_AUTH_SOCK: "", PTY_MCP_RELEASE_DIR: "" } });
+  /** get_session_state, asked again (each call also starts a reconnect round when none runs) until `ok` holds of it. */
+  async function untilState(id: string, ok: (state: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+    let state = await h.call<Record<string, unknown>>("get_session_state", { session_id: id });
+    for (let i = 0; !ok(state) && i < 1200; i++) {
+      await Bun.sleep(50);
+      state = await h.call<Record<string, unknown>>("get_session_state", { session_id: id });
+    }
+    return state;
+  }
 
   afterAll(async () => {
     await h?.close();
@@ -296,7 +310,7 @@ describe("persistent SSH sessions", () => {
     await h.call("close_session", { session_id: s.session_id });
   });
 
-  test("a fresh host: first persistent use deploys; with sshd gone the mirror says connected: false, stays alive, a write fails retryable; sshd back → the next call reconnects", async () => {
+  test("a fresh host: first persistent use deploys; with sshd gone the mirror says connected: false, stays alive, a write fails retryable, get_session_state says why (reconnect: refused, then a changed host key); sshd back → the next call reconnects, reconnect gone", async () => {
     h ??= await startServer();
     using fresh = tempDir("pty-mcp-remote-fresh-");
     mkdirSync(join(fresh.path, "run"), { mode: 0o700 });
@@ -306,6 +320,7 @@ describe("persistent SSH sessions", () => {
     try {
       first.authorize(readFileSync(join(sshDir, "id_ed25519.pub"), "utf8").trim());
       appendFileSync(join(sshDir, "known_hosts"), `${knownHostsLine(first)}\n`);
+      const firstLine = readFileSync(join(sshDir, "known_hosts"), "utf8").trimEnd().split("\n").length;
       const host = { host: "127.0.0.1", port: first.port, user: "root" };
       const s = await h.call<Record<string, unknown>>("create_ssh_session", { ...host, persistent: true, command: "env PS1='$ ' PROMPT_COMMAND= bash --norc --noprofile" });
       expect(s).toMatchObject({ persistent: true, connected: true, remote_path: `${fresh.path}/.local/bin/pty-mcp`, deployed: { version: version.replace("pty-mcp ", "") } });
@@ -316,6 +331,7 @@ describe("persistent SSH sessions", () => {
 
       // The host's sshd goes away entirely: reconnecting is refused until it is back.
       const connections = first.connectionPids();
+      const killedAt = Date.now();
       process.kill(first.pid, "SIGKILL");
       for (const pid of connections) {
         // A connection ending meanwhile (the deploy's) is reaped as soon as its listener is gone: ESRCH.
@@ -333,15 +349,42 @@ describe("persistent SSH sessions", () => {
       expect(state).toMatchObject({ connected: false, is_alive: true });
       const failed = await h.callError("send_input", { session_id: id, input: "echo two" });
       expect({ code: failed.code, retryable: failed.retryable }).toEqual({ code: "DAEMON_UNAVAILABLE", retryable: true });
+      // get_session_state says why: since when the link is down, the failed attempts, the last one refused.
+      const refused = { code: "SSH_CONN_FAILED", message: `Connection to root@127.0.0.1:${first.port} refused: nothing listens on port ${first.port}. Check the port and that sshd runs.`, retryable: true };
+      state = await untilState(id, (st) => reconnectOf(st)?.last_error?.message === refused.message);
+      expect(reconnectOf(state)).toEqual({ since: expect.stringMatching(ISO_TIME), attempts: expect.any(Number), last_error: refused });
+      const since = reconnectOf(state)!.since as string;
+      expect([reconnectOf(state)!.attempts as number >= 1, Date.parse(since) >= killedAt, Date.parse(since) <= Date.now()]).toEqual([true, true, true]);
 
-      // sshd back on the same port with the same host key: the next calls reconnect.
+      // Something else on that port with another host key: the last error is the mismatch, final for its round
+      // (fingerprint included), the same since; no input reaches anything.
+      const impostor = await startSshd({ extraConfig: `${env}\nPort ${first.port}` });
+      try {
+        state = await untilState(id, (st) => reconnectOf(st)?.last_error?.code === "SSH_HOST_KEY_MISMATCH");
+        const mismatch = reconnectOf(state)!.last_error!;
+        expect({ ...mismatch, message: undefined } as Record<string, unknown>).toEqual({
+          code: "SSH_HOST_KEY_MISMATCH",
+          retryable: false,
+          fingerprint: impostor.hostKey.fingerprint,
+          key_type: "ssh-ed25519",
+          host: "127.0.0.1",
+          port: first.port,
+          known_hosts_file: join(sshDir, "known_hosts"),
+          known_hosts_line: firstLine,
+          message: undefined,
+        });
+        expect(mismatch.message).toStartWith(`HOST KEY CHANGED for root@127.0.0.1:${first.port}: it now presents ssh-ed25519 ${impostor.hostKey.fingerprint}`);
+        expect([reconnectOf(state)!.since, state.connected, impostor.log().match(/Accepted publickey/g)?.length ?? 0]).toEqual([since, false, 0]);
+      } finally {
+        await impostor.stop();
+      }
+
+      // sshd back on the same port with the same host key: the next calls reconnect, and `reconnect` is gone.
       second = await startSshd({ hostKeyPath: first.hostKey.path, extraConfig: `${env}\nPort ${first.port}` });
       second.authorize(readFileSync(join(sshDir, "id_ed25519.pub"), "utf8").trim());
-      for (let i = 0; state.connected !== true && i < 600; i++) {
-        await Bun.sleep(50);
-        state = await h.call<Record<string, unknown>>("get_session_state", { session_id: id });
-      }
+      state = await untilState(id, (st) => st.connected === true);
       expect(state).toMatchObject({ connected: true, is_alive: true });
+      expect("reconnect" in state).toBe(false);
       expect(await h.call<Record<string, unknown>>("send_input", { session_id: id, input: "echo two" })).toMatchObject({ output: "two\n$ ", is_alive: true });
       expect((await h.call<{ output: string }>("read_output", { session_id: id, since_cursor: 0 })).output).toBe("$ echo one\none\n$ echo two\ntwo\n$ ");
       expect(await h.call("close_session", { session_id: id })).toMatchObject({ success: true });

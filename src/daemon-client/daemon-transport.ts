@@ -4,7 +4,7 @@
 // (SessionInit.outputOffset) and jumps with the daemon when output was lost (the gap event).
 // Events flow up only: data, gap, resized, exit.
 import { PtyError } from "../errors.ts";
-import { Emitter, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport.ts";
+import { Emitter, type LinkDown, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport.ts";
 import type { DaemonClient } from "./client.ts";
 import type { AttachResult, Event } from "../daemon/protocol.ts";
 
@@ -26,6 +26,8 @@ export class DaemonTransport implements Transport {
   #connected = true;
   #reconnecting: Promise<void> | undefined;
   #lossReason = "";
+  /** While the link is down: since when, the failed attempts, the last one's error (get_session_state's `reconnect`). */
+  #down: { since: Date; attempts: number; lastError?: LinkDown["last_error"] } | undefined;
   readonly #data = new Emitter<Uint8Array>();
   readonly #exit = new Emitter<TransportExit>();
   readonly #gap = new Emitter<number>();
@@ -69,6 +71,7 @@ export class DaemonTransport implements Transport {
               this.reconnectSoon();
               return this.isConnected;
             },
+            linkDown: () => this.#linkDown(),
           }
         : {}),
     };
@@ -191,6 +194,7 @@ export class DaemonTransport implements Transport {
       // The remote session goes on; the mirror waits for the link with what it has (an ended one has it all).
       this.#connected = false;
       this.#lossReason = reason;
+      this.#down ??= { since: new Date(), attempts: 0 };
       if (!this.#exited) void this.#ensureConnected().catch(() => undefined);
       return;
     }
@@ -225,6 +229,7 @@ export class DaemonTransport implements Transport {
             return;
           } catch (err) {
             last = err;
+            this.#failedAttempt(err);
             if (err instanceof PtyError && err.code === "SESSION_NOT_FOUND") {
               this.#end({ code: null, signal: null, reason: `the session is gone from its daemon (${err.message})` });
               return;
@@ -250,6 +255,23 @@ export class DaemonTransport implements Transport {
         this.#reconnecting = undefined;
       }
     })());
+  }
+
+  /** Counts a failed reconnect attempt and keeps its error as an error result has it (its details, e.g. a fingerprint, merged). */
+  #failedAttempt(err: unknown): void {
+    if (!this.#down) return;
+    this.#down.attempts++;
+    this.#down.lastError =
+      err instanceof PtyError
+        ? { ...(err.details ?? {}), code: err.code, message: err.message, retryable: err.retryable }
+        : { code: "DAEMON_UNAVAILABLE", message: `Reconnecting to the daemon failed: ${err instanceof Error ? err.message : String(err)}`, retryable: true };
+  }
+
+  /** The link is down and the mirror brings it back (not detached, the session not ended): since when, attempts, the last error. */
+  #linkDown(): LinkDown | undefined {
+    const down = this.#down;
+    if (!down || this.isConnected || this.#detached || this.#exited) return undefined;
+    return { since: down.since.toISOString(), attempts: down.attempts, ...(down.lastError ? { last_error: { ...down.lastError } } : {}) };
   }
 
   /** ensureConnected(), but waiting at most RECONNECT_WAIT_MS (a connect to a dead host may hang until its timeout). */
@@ -305,6 +327,7 @@ export class DaemonTransport implements Transport {
     this.#release();
     this.#disposables.push(subscription, lost);
     this.#connected = true;
+    this.#down = undefined;
     if (client.isClosed) this.#lost("the connection closed");
   }
 

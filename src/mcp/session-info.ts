@@ -27,6 +27,15 @@ export const sessionStateShape = z.looseObject({
   auto_pager: z.boolean(),
   shell_integration: z.union([z.boolean(), z.string()]).describe('true: hooked (exact completion, exit codes); false: not asked for; "off: …": why not'),
   last_exit_code: z.number().optional(),
+  connected: z.boolean().optional().describe("Persistent over SSH: whether the link to the remote daemon is up now (asking reconnects it when it is down)."),
+  reconnect: z
+    .object({
+      since: z.string().describe("When the link was lost (ISO 8601)."),
+      attempts: z.number().describe("Attempts to reconnect since then that failed (each tool call on the session starts another round)."),
+      last_error: z.looseObject({ code: z.string(), message: z.string(), retryable: z.boolean() }).optional().describe("Why the last attempt failed (e.g. SSH_CONN_FAILED refused, SSH_HOST_KEY_MISMATCH with its fingerprint)."),
+    })
+    .optional()
+    .describe("Only while connected is false: the link being brought back."),
 });
 
 export type SessionStateInfo = z.input<typeof sessionStateShape>;
@@ -55,6 +64,9 @@ export function sessionState(session: Session): SessionStateInfo {
   // A link that can drop and come back (a remote daemon): whether it is up now.
   const connected = session.transport.capabilities?.connected;
   if (connected) info.connected = connected();
+  // While it is down: since when, the failed attempts to bring it back and why the last one failed.
+  const down = info.connected === false ? session.transport.capabilities?.linkDown?.() : undefined;
+  if (down) info.reconnect = down;
   // A serial line behind a network server (RFC 2217): what the server answers now.
   const lineSettings = session.transport.capabilities?.lineSettings;
   if (lineSettings) info.settings = lineSettings();

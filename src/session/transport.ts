@@ -58,6 +58,11 @@ export interface TransportCapabilities {
    * now. Asking may start a reconnect when it is down.
    */
   connected?(): boolean;
+  /**
+   * While such a link is down: since when, how many attempts to bring it back failed, and the last
+   * one's error (SPEC §4 shape, our own message: never a secret). Undefined while it is up.
+   */
+  linkDown?(): LinkDown | undefined;
   /** Line settings as the far end reports them now (RFC 2217: the server's answers, SPEC §2 names); get_session_state shows them as `settings`. */
   lineSettings?(): Record<string, unknown>;
   /**
@@ -66,6 +71,16 @@ export interface TransportCapabilities {
    * before the secret is typed; a transport that keeps nothing of its own has no such method.
    */
   holdSecret?(secret: Uint8Array): Promise<void>;
+}
+
+/** A link that is down and being brought back (get_session_state's `reconnect`). */
+export interface LinkDown {
+  /** When the link was lost (ISO 8601). */
+  since: string;
+  /** Attempts to reconnect since then that failed. */
+  attempts: number;
+  /** The last failed attempt's error, as a tool error result has it. */
+  last_error?: { code: string; message: string; retryable: boolean } & Record<string, unknown>;
 }
 
 /** How a transport ended, in words for messages. */
