@@ -90,7 +90,8 @@ beforeAll(() => {
   for (const name of Object.keys(dirs) as (keyof typeof dirs)[]) {
     servers[name] = serveDirectory(dirs[name], name === "gz" ? { beforeServe: async (path) => { if (path.startsWith("/pty-mcp-")) await gate?.promise; } } : {});
   }
-}, 120_000);
+  // A compile (65 s under load, measured) and two gzips of ~118 MB: CPU work, budgeted for a loaded machine.
+}, 600_000);
 
 afterAll(async () => {
   for (const s of Object.values(servers)) await s?.close();
