@@ -1,19 +1,22 @@
-// bun bench/soak.ts — a soak of the compiled binary (issue #21), not a CI test. 50 workers, each
-// with at most one session at a time, run mixed work for SOAK_SECONDS (default 600) on this
-// machine: shells (exact echo round trips), floods (2 MB through wait_for), waits (a marker
-// after a sleep), patterns (20 wait_for calls with patterns never seen before), resizes
-// (+ read_screen), and persistent sessions (create in the daemon, detach, reattach, read, close).
-// SOAK_KINDS=shell,flood picks workloads (to bisect a growth by workload); SOAK_WORKERS, SOAK_SAMPLE
-// (seconds between samples, default 30), SOAK_GC=0 (no forced GC during the load). SOAK_ROUNDS=N (with SOAK_ROUND_OPS, default 100): instead of
-// a timed run, N rounds of that many operations, each followed by a GC'd report with every session
-// closed, and the object types that grew between rounds.
-// Measured before the load, every SOAK_SAMPLE seconds during it, at its end and after every
-// session closed: open fds, child processes, RSS and the JS heap after a full GC (the servers run
+// bun bench/soak.ts — a soak of the compiled binary (issues #20, #21), not a CI test. 50 workers,
+// each with at most one session at a time, run mixed work for SOAK_SECONDS (default 600): shells
+// (exact echo round trips), floods (a 2 MB line through wait_for), waits (a marker after a sleep),
+// patterns (20 wait_for calls with patterns never seen before), resizes (+ read_screen), persistent
+// sessions (create in the daemon, detach, reattach, read, close), record (log file + recording + a
+// wait with progress) and ssh (a real sshd on loopback). SOAK_AUDIT=1 adds an audit log.
+//   SOAK_KINDS=shell,flood   only these workloads (to bisect a growth by workload)
+//   SOAK_WORKERS, SOAK_SAMPLE seconds between samples (default 30), SOAK_GC=0 no forced GC under load
+//   SOAK_ROUNDS=N (SOAK_ROUND_OPS, default 100)   instead of a timed run, N rounds of that many
+//     operations, each followed by a GC'd report with every session closed and the object types
+//     that grew since the round before
+// Measured before the load, every SOAK_SAMPLE seconds during it, after every session closed and
+// after 30 s idle: open fds, child processes, RSS and the JS heap after a full GC (the binary runs
 // with PTY_MCP_DEBUG_MEMORY: SIGUSR2 → Bun.gc(true) → memory-<pid>.json, src/cli/memory-report.ts)
 // of the server and the daemon, and a list_sessions round trip (p50/p99 over 20 calls) standing in
 // for the server's event-loop delay (it answers from memory, so its time is the wait for the loop).
-// A heap that stays flat while RSS grows is memory the allocator keeps, not a leak.
-// "lost" counts every wrong output, error or missed wait; "leaked" compares after-close with before.
+// A heap that stays flat while RSS grows is memory the allocator keeps, not a leak (docs/security.md,
+// "Soak and memory"). "lost" counts every wrong output, error or missed wait; "leaked" compares
+// after-close with before.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
