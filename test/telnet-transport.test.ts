@@ -100,9 +100,13 @@ describe("telnet transport: inetutils telnetd with /bin/login", () => {
     await c.t.write(encode("stty size\r\n"));
     await c.waitFor("$ ");
     expect(c.take()).toEqual("stty size\r\n50 132\r\n$ ");
-    await c.t.write(encode("sleep 100; echo done\r\n"));
-    await c.waitFor("sleep 100; echo done\r\n");
+    // The ctrl+c once sleep runs (pgrep, a duration of its own): sent at the echo, it could reach bash before it
+    // started sleep; bash then ran sleep anyway and only dropped "echo done" (the prompt came 100 s later).
+    const sleep = `sleep 100.${process.pid}`;
+    await c.t.write(encode(`${sleep}; echo done\r\n`));
+    await c.waitFor(`${sleep}; echo done\r\n`);
     c.take();
+    while (Bun.spawnSync(["pgrep", "-x", "-f", sleep]).exitCode !== 0) await Bun.sleep(10);
     await c.t.write(encode("\x03"));
     await c.waitFor("$ ");
     expect(c.take()).toEqual("^C\r\n$ ");
