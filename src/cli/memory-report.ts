@@ -4,7 +4,7 @@
 // counts: sessions, listeners…). bench/soak.ts uses it to tell a leak (the heap after a full GC
 // grows with the work done) from memory the allocator keeps (RSS grows, the heap does not).
 // Without the variable nothing is installed.
-import { renameSync, writeFileSync } from "node:fs";
+import { closeSync, constants, openSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
 export const MEMORY_REPORT_ENV = "PTY_MCP_DEBUG_MEMORY";
@@ -36,7 +36,13 @@ export function installMemoryReport(role: string, counts: () => Record<string, n
         object_types: Object.fromEntries(types),
       };
       const file = join(dir, `memory-${process.pid}.json`);
-      writeFileSync(`${file}.tmp`, JSON.stringify(report), { mode: 0o600 });
+      // Never through a symlink planted at the temp name (DIR may be shared, e.g. /tmp).
+      const fd = openSync(`${file}.tmp`, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+      try {
+        writeSync(fd, JSON.stringify(report));
+      } finally {
+        closeSync(fd);
+      }
       renameSync(`${file}.tmp`, file);
     })().catch((err: unknown) => process.stderr.write(`pty-mcp: memory report: ${err instanceof Error ? err.message : String(err)}\n`));
   });
