@@ -2,6 +2,7 @@
 // (`Bun.spawn(cmd, { terminal })`): event-driven, no polling, idle costs nothing.
 import { sessionEnvironment } from "../child-env.ts";
 import { existsSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
 import { PtyError } from "../errors.ts";
 import { Emitter, type Transport, type TransportCapabilities, type TransportExit } from "../session/transport.ts";
 
@@ -30,6 +31,10 @@ export class LocalTransport implements Transport {
     env.TERM = "xterm-256color";
     env.COLORTERM ??= "truecolor";
     Object.assign(env, options.env ?? {});
+    // A program that is not there is refused before a PTY is made for it: Bun's PTY pair of a
+    // spawn that failed was closed only later (at a GC), so 20 refusals showed as open fds.
+    const missing = missingProgram(options, env.PATH);
+    if (missing) throw missing;
     let terminalDone!: () => void;
     const terminalClosed = new Promise<void>((resolve) => (terminalDone = resolve));
     try {
@@ -119,6 +124,18 @@ function rejectNulBytes(options: LocalSpawnOptions): void {
     if (name.includes("\0")) refuse(`env name ${JSON.stringify(name)}`);
     if (value.includes("\0")) refuse(`env ${name}`);
   }
+}
+
+/** The error Bun.spawn would give for a missing working directory or program (ENOENT), found without spawning. */
+function missingProgram(options: LocalSpawnOptions, path: string | undefined): PtyError | undefined {
+  const program = options.argv[0] ?? "";
+  const notFound = Object.assign(new Error(`ENOENT: ${program}`), { code: "ENOENT" });
+  if (options.cwd && !existsSync(options.cwd)) return spawnError(options, notFound);
+  // Found on either PATH (the session's or ours): whichever Bun.spawn searches, it is left to it.
+  const found = program.includes("/")
+    ? existsSync(isAbsolute(program) ? program : join(options.cwd ?? process.cwd(), program))
+    : Bun.which(program, { PATH: path ?? "" }) !== null || Bun.which(program) !== null;
+  return found ? undefined : spawnError(options, notFound);
 }
 
 function spawnError(options: LocalSpawnOptions, err: unknown): PtyError {
