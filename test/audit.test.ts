@@ -338,7 +338,8 @@ describe("AuditLog", () => {
       ) as unknown as string,
       retryable: true,
     });
-    expect(performance.now() - started).toBeLessThan(2500);
+    // Bounded by the 1 s timeout, not by retrying for ever (slack for a loaded machine).
+    expect(performance.now() - started).toBeLessThan(6000);
     expect(lines(localLog)).toEqual([]);
     expect(audit.stats).toEqual({ delivered: 0, queued: 0, dropped: 0, rejected: 0 });
   });
@@ -365,11 +366,12 @@ describe("AuditLog", () => {
   test("strict: a wrong token is refused at once (401 is not retried)", async () => {
     const { dir, env } = tempHome();
     const collector = await serve(env, join(dir, "collector.jsonl"));
-    const audit = auditLog({ url: collector.url, token: "wrong", user: "ops1", mode: "strict", strictTimeoutMs: 5000 });
+    const audit = auditLog({ url: collector.url, token: "wrong", user: "ops1", mode: "strict", strictTimeoutMs: 30_000 });
     const started = performance.now();
     const error = await rejection(audit.record({ event: "input", session_id: "s1", cmd: "reload" }));
     expect(error.message).toStartWith(`audit-mode is strict and the audit collector ${collector.url} did not accept the entry (HTTP 401); the input was NOT sent.`);
-    expect(performance.now() - started).toBeLessThan(1000);
+    // Retried, it would take the whole 30 s timeout; answered at once it is one round trip (slack for load).
+    expect(performance.now() - started).toBeLessThan(10_000);
   });
 
   test("best-effort: entries recorded while the collector is down arrive, in order, once it starts", async () => {
