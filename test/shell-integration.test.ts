@@ -81,6 +81,21 @@ describe("shell integration (bash)", () => {
     await h.call("close_session", { session_id: id });
   });
 
+  test("send_input right after resize_session at the very first prompt (bash --norc: the hook installed by PROMPT_COMMAND there): the redraw is not the command's prompt", async () => {
+    // No command ran yet: the first prompt must carry a D like every later one, or its SIGWINCH redraw
+    // counts as the prompt after the command (output "$ ", 5 of 5 before the fix; local-session saw it once).
+    const s = await h.call<{ session_id: string; pid: number }>("create_local_session", plainBash);
+    await h.call("read_output", { session_id: s.session_id, wait_for: "^\\$ $", timeout: 10 });
+    process.kill(s.pid, "SIGSTOP");
+    await h.call("resize_session", { session_id: s.session_id, cols: 100, rows: 30 });
+    const sent = h.call<R>("send_input", { session_id: s.session_id, input: "stty size" });
+    await h.call("get_session_state", { session_id: s.session_id });
+    process.kill(s.pid, "SIGCONT");
+    const r = await sent;
+    expect({ output: r.output, exit_code: r.exit_code, is_complete: r.is_complete, completion: r.completion }).toEqual({ output: "30 100\n$ ", exit_code: 0, is_complete: true, completion: "exact" });
+    await h.call("close_session", { session_id: s.session_id });
+  });
+
   test("send_input right after resize_session (bash redraws its prompt on SIGWINCH): exact, the command's output and exit code, 3 sizes; an empty line after", async () => {
     const id = await start(plainBash, "^\\$ $");
     expect(await resizeThenSend(id, "$$")).toEqual(afterResize("$ "));

@@ -44,6 +44,9 @@ export function bashPromptCommandHook(userCommand: string | undefined, trapFile:
     bashTrapFile(trapFile),
     ...statements,
     "__ptymcp_install ''",
+    // The D every later prompt gets from PROMPT_COMMAND's first entry: without it this first prompt's B
+    // looked like a shell that reports no D, and a SIGWINCH redraw of it counted as a new prompt.
+    "__ptymcp_status",
     ...(user ? [`eval ${user}`] : []),
     `__ptymcp_prompt "$?" ''`,
   ].join("\n");
