@@ -96,10 +96,9 @@ export class TelnetTransport implements Transport {
       // Data written before the server answered BINARY would be encoded for the other mode (an
       // Enter typed at once went out as CR LF, two Enters on a device behind ser2net): writes wait
       // for the answers, output does not.
-      const opening = transport.#until(() => !protocol.negotiating || transport.#comPortRefused, options.openingAnswerTimeoutMs ?? OPENING_ANSWER_MS).then(() => {
+      transport.#opening = transport.#until(() => !protocol.negotiating, options.openingAnswerTimeoutMs ?? OPENING_ANSWER_MS).then(() => {
         transport.#opening = undefined;
       });
-      transport.#opening = opening;
       if (options.mode === "rfc2217") await transport.#negotiateComPort(options.comPort ?? {}, options.comPortAnswerTimeoutMs ?? 5000);
     }
     return transport;
