@@ -129,13 +129,14 @@ function rejectNulBytes(options: LocalSpawnOptions): void {
 /** The error Bun.spawn would give for a missing working directory or program (ENOENT), found without spawning. */
 function missingProgram(options: LocalSpawnOptions, path: string | undefined): PtyError | undefined {
   const program = options.argv[0] ?? "";
-  const notFound = Object.assign(new Error(`ENOENT: ${program}`), { code: "ENOENT" });
-  if (options.cwd && !existsSync(options.cwd)) return spawnError(options, notFound);
   // Found on either PATH (the session's or ours): whichever Bun.spawn searches, it is left to it.
-  const found = program.includes("/")
-    ? existsSync(isAbsolute(program) ? program : join(options.cwd ?? process.cwd(), program))
-    : Bun.which(program, { PATH: path ?? "" }) !== null || Bun.which(program) !== null;
-  return found ? undefined : spawnError(options, notFound);
+  // spawnError tells a missing working directory from a missing program.
+  const found =
+    (!options.cwd || existsSync(options.cwd)) &&
+    (program.includes("/")
+      ? existsSync(isAbsolute(program) ? program : join(options.cwd ?? process.cwd(), program))
+      : Bun.which(program, { PATH: path ?? "" }) !== null || Bun.which(program) !== null);
+  return found ? undefined : spawnError(options, Object.assign(new Error(`ENOENT: ${program}`), { code: "ENOENT" }));
 }
 
 function spawnError(options: LocalSpawnOptions, err: unknown): PtyError {
