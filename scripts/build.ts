@@ -46,7 +46,7 @@ export const releaseTargets: readonly ReleaseTarget[] = [
  * preload code into it.
  */
 export const compileFlags: readonly string[] = [
-  "--compile", "--minify", "--bytecode", "--format=esm",
+  "--compile", "--minify", "--bytecode", "--format=esm", "--splitting",
   "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
   "--no-compile-autoload-tsconfig", "--no-compile-autoload-package-json",
 ];

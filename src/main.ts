@@ -1,4 +1,5 @@
 // One binary, many roles (SPEC §1): argv picks the role and only that role's code is loaded.
+import { writeSync } from "node:fs";
 import { basename } from "node:path";
 import { VERSION } from "./version.ts";
 
@@ -20,6 +21,17 @@ Usage:
 
 Register with Claude Code:  claude mcp add pty-mcp -- /path/to/pty-mcp
 `;
+
+/** To stdout without process.stdout, whose first use loads node:stream (~9 ms, most of a --version). */
+function print(text: string): void {
+  const bytes = Buffer.from(text);
+  let written = 0;
+  try {
+    written = writeSync(1, bytes);
+  } catch {}
+  // A short write, or a non-blocking stdout that is full: the rest the slow, sure way.
+  if (written < bytes.length) process.stdout.write(bytes.subarray(written));
+}
 
 type Role = (args: string[]) => Promise<number>;
 
@@ -53,11 +65,11 @@ async function run(argv: string[]): Promise<number> {
   if (args[0]?.startsWith("--audit-")) args = ["serve", ...args];
   const verb = args[0] ?? "serve";
   if (verb === "--version" || verb === "-V" || verb === "version") {
-    process.stdout.write(`pty-mcp ${VERSION}\n`);
+    print(`pty-mcp ${VERSION}\n`);
     return 0;
   }
   if (verb === "--help" || verb === "-h" || verb === "help") {
-    process.stdout.write(USAGE);
+    print(USAGE);
     return 0;
   }
   const role = ROLES[verb];

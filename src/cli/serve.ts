@@ -2,6 +2,7 @@
 // ending its in-process sessions; persistent sessions live in the daemon and are untouched.
 import { serveStdio, StdioServerTransport, type StdioServerHandle } from "@modelcontextprotocol/server/stdio";
 import type { Tool as McpTool } from "@modelcontextprotocol/server";
+import type { Readable, Writable } from "node:stream";
 import { z } from "zod";
 import type { AuditLog } from "../audit/audit-log.ts";
 import { resolveAuditSettings, takeAuditFlags } from "../audit/config.ts";
@@ -12,6 +13,7 @@ import { TaskStore } from "../mcp/tasks.ts";
 import type { Tool } from "../mcp/tool.ts";
 import { heldSecrets } from "../secrets/held-secrets.ts";
 import { SessionRegistry } from "../session/registry.ts";
+import { StdinReader, StdoutWriter } from "../mcp/stdio.ts";
 import { installMemoryReport } from "./memory-report.ts";
 
 // Cold start (README, Benchmark): initialize and tools/list need no tool, so the tools (and what they
@@ -51,6 +53,9 @@ export async function main(args: string[]): Promise<number> {
     process.stderr.write(`pty-mcp: audit: ${errorMessage(err)}\n`);
     return 1;
   }
+  // Not process.stdin/stdout: they load node:stream, a third of a cold start (src/mcp/stdio.ts).
+  const stdin = new StdinReader();
+  const stdout = new StdoutWriter();
   const shutdown = new AbortController();
   // serveStdio builds one server for the connection, for the generation the client opens with.
   let handle: StdioServerHandle | undefined;
@@ -65,18 +70,19 @@ export async function main(args: string[]): Promise<number> {
       await (await import("../persistent/local-link.ts")).detachMirrorsAndCloseRest(sessions);
       await audit?.close();
       await handle?.close().catch(() => undefined);
+      await stdout.drained(); // answers still in the pipe (the client reads slowly) are not lost
       return code;
     })());
 
   const done = new Promise<number>((resolve) => {
-    process.stdin.once("end", () => resolve(stop(0)));
-    process.stdin.once("close", () => resolve(stop(0)));
+    stdin.once("end", () => resolve(stop(0)));
+    stdin.once("close", () => resolve(stop(0)));
     process.once("SIGTERM", () => resolve(stop(0)));
     process.once("SIGINT", () => resolve(stop(0)));
     process.once("SIGHUP", () => resolve(stop(0)));
   });
   // An agent's process group may get SIGPIPE when the client dies; never die of a write to a closed pipe.
-  process.stdout.on("error", () => void stop(0));
+  stdout.on("error", () => void stop(0));
   // One task store for the connection (2026-07-28 only), also behind the task notifications on the wire.
   const tasks = new TaskStore();
   // What a leak would pile up in: the registry, held secrets, tasks, the daemon link (empty until connected).
@@ -86,7 +92,7 @@ export async function main(args: string[]): Promise<number> {
     ...tasks.counts(),
     ...(await (await import("../persistent/local-link.ts")).localLink.counts()),
   }));
-  const transport = new TaskNotifyingTransport(new StdioServerTransport(), tasks);
+  const transport = new TaskNotifyingTransport(new StdioServerTransport(stdin as unknown as Readable, stdout as unknown as Writable), tasks);
   handle = serveStdio(({ era }) => createServer({ tools: loadTools, listed, sessions, shutdown: shutdown.signal, era, tasks }), { transport, onerror: () => undefined });
   return done;
 }

@@ -5,7 +5,6 @@
 // side for it, so this file is it. Only on a connection that speaks 2026-07-28 and only for a
 // request whose client capabilities name the extension; otherwise the call blocks as before.
 import { ProtocolError, ProtocolErrorCode, type CallToolResult, type Server } from "@modelcontextprotocol/server";
-import { randomUUID } from "node:crypto";
 import { z } from "zod";
 
 export const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
@@ -133,7 +132,7 @@ export class TaskStore {
     this.#purge();
     const now = new Date();
     // A task starts with the last progress its call reported, if any.
-    task = { taskId: randomUUID(), status: "working", statusMessage: lastMessage, createdAt: now, lastUpdatedAt: now, abort, cancelRequested: false };
+    task = { taskId: crypto.randomUUID(), status: "working", statusMessage: lastMessage, createdAt: now, lastUpdatedAt: now, abort, cancelRequested: false };
     this.#tasks.set(task.taskId, task);
     const t = task;
     void done.then((result) => {

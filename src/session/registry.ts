@@ -1,5 +1,4 @@
 // The sessions of one MCP server (or one daemon): ids, the live-session limit, lookup and teardown.
-import { randomBytes } from "node:crypto";
 import { PtyError } from "../errors.ts";
 import { Emitter } from "./transport.ts";
 import type { SessionType } from "./description.ts";
@@ -38,7 +37,7 @@ export class SessionRegistry {
   }
 
   newId(type: SessionType): string {
-    return `${type}-${randomBytes(4).toString("hex")}`;
+    return `${type}-${Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString("hex")}`;
   }
 
   /** Throws SESSION_LIMIT when no further live session may be opened. Call before opening a transport. */
