@@ -11,7 +11,8 @@
 //   M4 seconds for a flood of output under a wait (ratio: floor's time / ours) and peak RSS growth
 //   M5 spawn of dist/pty-mcp → initialize result (2025-11-25), → server/discover (2026-07-28),
 //      → tools/list result, and `--version`; floors: a bare SDK v2 serveStdio server (bench/bare-server.ts)
-//      and a minimal compiled Bun binary, built with the same flags
+//      and a minimal compiled Bun binary, built with the same flags (on process.stdin/stdout, and on
+//      Bun's own fd I/O); `--against OLD_BINARY` adds an earlier build to the same interleaved runs
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -316,18 +317,28 @@ if (runs("M5")) {
   const dir = mkdtempSync(join(tmpdir(), `pty-mcp-bench-${process.pid}-`));
   writeFileSync(join(dir, "hello.ts"), `process.stdin.once("data", () => { process.stdout.write('{"result":{}}\\n'); process.exit(0); });\n`);
   compile({ entry: join(dir, "hello.ts"), outfile: join(dir, "hello"), flags: compileFlags });
+  // The same on Bun's own fd I/O (what the server uses, src/mcp/stdio.ts): without node:stream's ~9 ms.
+  writeFileSync(join(dir, "hello-native.ts"), `import { writeSync } from "node:fs";\nawait Bun.stdin.stream().getReader().read();\nwriteSync(1, '{"result":{}}\\n');\nprocess.exit(0);\n`);
+  compile({ entry: join(dir, "hello-native.ts"), outfile: join(dir, "hello-native"), flags: compileFlags });
   compileBare(dir);
-  const m: Record<string, number[]> = { hello: [], bareInit: [], bareList: [], init: [], discover: [], list: [], version: [] };
+  const m: Record<string, number[]> = { hello: [], helloNative: [], bareInit: [], bareList: [], init: [], discover: [], list: [], version: [] };
+  // `--against OLD_BINARY`: an earlier build in the same interleaved runs (A/B on a shared machine).
+  const against = process.argv.includes("--against") ? process.argv[process.argv.indexOf("--against") + 1] : undefined;
+  if (against) Object.assign(m, { oldInit: [], oldDiscover: [], oldList: [], oldVersion: [] });
   const n = quick ? 15 : 31;
   for (let i = 0; i < n; i++) {
     // Interleaved, so load changes hit every column alike.
     m.hello!.push(await startOnce([join(dir, "hello")], init, '"result"'));
+    m.helloNative!.push(await startOnce([join(dir, "hello-native")], init, '"result"'));
     m.bareInit!.push(await startOnce([join(dir, "bare")], init, '"id":1'));
     m.bareList!.push(await startOnce([join(dir, "bare")], list, '"id":2'));
-    m.init!.push(await startOnce([binary, "serve"], init, '"id":1'));
-    m.discover!.push(await startOnce([binary, "serve"], discover, '"id":1'));
-    m.list!.push(await startOnce([binary, "serve"], list, '"id":2'));
-    m.version!.push(await startOnce([binary, "--version"], "", "pty-mcp "));
+    for (const [bin, prefix] of against ? ([[binary, ""], [against, "old"]] as const) : ([[binary, ""]] as const)) {
+      const key = (k: string) => (prefix ? `${prefix}${k[0]!.toUpperCase()}${k.slice(1)}` : k);
+      m[key("init")]!.push(await startOnce([bin, "serve"], init, '"id":1'));
+      m[key("discover")]!.push(await startOnce([bin, "serve"], discover, '"id":1'));
+      m[key("list")]!.push(await startOnce([bin, "serve"], list, '"id":2'));
+      m[key("version")]!.push(await startOnce([bin, "--version"], "", "pty-mcp "));
+    }
   }
   rmSync(dir, { recursive: true, force: true });
   const md = (k: string) => median(m[k]!);
@@ -337,6 +348,14 @@ if (runs("M5")) {
   line("M5 spawn → server/discover result", md("bareInit"), md("hello"), md("discover"), "ms", "-", false, 1);
   line("M5 spawn → tools/list result", md("bareList"), md("hello"), md("list"), "ms", "≤ 50 ms", false, 1);
   line("M5 spawn → --version printed", undefined, md("hello"), md("version"), "ms", "-", false, 1);
+  line("M5 (raw: empty binary on Bun's own stdio)", undefined, md("helloNative"), md("init"), "ms", "-", false, 1, md("helloNative"));
+  if (against) {
+    console.log(`M5 before (--against ${against}), same runs:`);
+    line("M5 before: spawn → initialize result", md("bareInit"), md("hello"), md("oldInit"), "ms", "-", false, 1);
+    line("M5 before: spawn → server/discover result", md("bareInit"), md("hello"), md("oldDiscover"), "ms", "-", false, 1);
+    line("M5 before: spawn → tools/list result", md("bareList"), md("hello"), md("oldList"), "ms", "≤ 50 ms", false, 1);
+    line("M5 before: spawn → --version printed", undefined, md("hello"), md("oldVersion"), "ms", "-", false, 1);
+  }
 }
 
 mkdirSync(join(import.meta.dir, "results"), { recursive: true });
