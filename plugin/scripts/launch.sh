@@ -21,4 +21,8 @@ if ! is_binary "$bin"; then
   CLAUDE_PLUGIN_ROOT=$root sh "$root/scripts/install.sh" --plugin </dev/null >&2 ||
     { printf 'pty-mcp launch: error: the install failed (above); the pty-mcp tools are unavailable until it succeeds (reconnect from /mcp)\n' >&2; exit 1; }
 fi
+# Bun's idle GC timer off for the server (RUNTIME_SETTINGS in src/child-env.ts, the same for the
+# daemon; the sessions' programs do not get it): Bun reads it only at start, so it is set here.
+BUN_GC_TIMER_DISABLE=1
+export BUN_GC_TIMER_DISABLE
 exec "$bin" "$@"
