@@ -156,15 +156,18 @@ export interface ClassifiedSession {
   readonly buffer: { readonly end: number };
   readonly transport: { readonly capabilities?: { localFlags?(): number | undefined } };
   readonly shell: { readonly atPrompt: boolean };
-  tailText(bytes?: number): string;
+  tailText(bytes?: number, lines?: number): string;
 }
+
+/** classify() reads the last line of the tail and the one above it (Junos' [edit]): only those are cleaned. */
+const CLASSIFIED_LINES = 2;
 
 /** A session's state from its tail, its PTY's flags, and what shell integration said (a drawn prompt is a fact, whatever it looks like). */
 export function classifySession(session: ClassifiedSession): Classification {
   const localFlags = session.isAlive ? session.transport.capabilities?.localFlags?.() : undefined;
-  let c = classify(session.tailText(), { localFlags, hasOutput: session.buffer.end > 0 });
+  let c = classify(session.tailText(undefined, CLASSIFIED_LINES), { localFlags, hasOutput: session.buffer.end > 0 });
   if (session.shell.atPrompt && c.state !== "password_prompt") {
-    const tail = session.tailText(512);
+    const tail = session.tailText(512, 1);
     c = { ...c, state: "at_prompt", prompt: c.prompt ?? (tail.slice(tail.lastIndexOf("\n") + 1).trimEnd() || undefined) };
     if (c.prompt === undefined) delete c.prompt;
   }

@@ -3,7 +3,7 @@
 // beside it: wait-for.ts (wait_for scanning), completion.ts (send_input), shell-hook-gate.ts
 // (hooking a typed-into shell), auto-pager.ts, shell-markers.ts (what OSC 133 said).
 import { PtyError } from "../errors.ts";
-import { cleanText } from "../terminal/ansi.ts";
+import { cleanText, lastLinesStart } from "../terminal/ansi.ts";
 import { Screen, type ScreenSnapshot } from "../terminal/screen.ts";
 import { AutoPager } from "./auto-pager.ts";
 import { classifySession, type Classification } from "./classifier.ts";
@@ -275,10 +275,10 @@ export class Session {
     await this.screen.resize(size);
   }
 
-  /** ANSI-stripped text of the last few KB: what the classifier looks at. */
-  tailText(bytes = TAIL_BYTES): string {
-    const from = Math.max(this.buffer.start, this.buffer.end - bytes);
-    return cleanText(decode(this.buffer.read(from).bytes));
+  /** ANSI-stripped text of the last few KB (the classifier's); with `lines`, only its last `lines` lines are sure to be there (ansi.ts lastLinesStart). */
+  tailText(bytes = TAIL_BYTES, lines?: number): string {
+    const tail = this.buffer.read(Math.max(this.buffer.start, this.buffer.end - bytes)).bytes;
+    return cleanText(decode(lines === undefined ? tail : tail.subarray(lastLinesStart(tail, lines))));
   }
 
   classify(): Classification {

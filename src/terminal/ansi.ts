@@ -90,3 +90,34 @@ export function trimTrailing(text: string, char: string): string {
   while (end > 0 && text[end - 1] === char) end--;
   return end === text.length ? text : text.slice(0, end);
 }
+
+/**
+ * Where cleaning `bytes` (terminal output, UTF-8) may start and still give the same last `lines` lines as
+ * cleaning all of it (what the classifier reads of a 4 KB tail): just after the `lines`th LF from the end.
+ * Escapes are line-local but for the strings that may hold a LF (OSC to BEL/ST, DCS/SOS/PM/APC to ST):
+ * when one may be open at any of those LFs, or a BOM follows the last (decode drops a leading one), 0 —
+ * clean all. 0 too when there are not that many lines.
+ */
+export function lastLinesStart(bytes: Uint8Array, lines: number): number {
+  let lf = bytes.length;
+  for (let n = 0; n < lines; n++) {
+    if (lf <= 0) return 0;
+    lf = bytes.lastIndexOf(0x0a, lf - 1);
+    if (lf < 0 || inEscapeString(bytes, lf)) return 0;
+  }
+  const start = lf + 1;
+  if (bytes[start] === 0xef && bytes[start + 1] === 0xbb && bytes[start + 2] === 0xbf) return 0;
+  return start;
+}
+
+/** Whether the string escape the last ESC before `at` opened (OSC: ends at its first BEL or ESC; DCS/SOS/PM/APC: at an ESC) may reach `at`. */
+function inEscapeString(bytes: Uint8Array, at: number): boolean {
+  const esc = at > 0 ? bytes.lastIndexOf(0x1b, at - 1) : -1;
+  if (esc < 0) return false;
+  const kind = bytes[esc + 1];
+  if (kind === 0x5d) {
+    const bel = bytes.indexOf(0x07, esc + 2);
+    return bel < 0 || bel > at;
+  }
+  return kind === 0x50 || kind === 0x58 || kind === 0x5e || kind === 0x5f;
+}
