@@ -23,8 +23,10 @@ import { installMemoryReport } from "./memory-report.ts";
 let loading: Promise<readonly Tool[]> | undefined;
 const loadTools = () => (loading ??= import("../mcp/tools/index.ts").then((m) => m.tools));
 let shipped: McpTool[] | undefined;
-async function listed(): Promise<McpTool[]> {
-  setTimeout(() => void loadTools(), 1); // after this answer is on its way
+/** What tools/list shows; `answered` resolves once the answer is out (then the tools load). */
+async function listed(answered: () => Promise<void>): Promise<McpTool[]> {
+  // Loading the tools holds the event loop ~20 ms: not while the answer still waits in our buffer for the pipe.
+  setTimeout(() => void answered().then(loadTools), 1);
   if (shipped) return shipped;
   try {
     // A require, not an import: the bundler inlines the file, and a source run without a build still starts.
@@ -93,6 +95,6 @@ export async function main(args: string[]): Promise<number> {
     ...(await (await import("../persistent/local-link.ts")).localLink.counts()),
   }));
   const transport = new TaskNotifyingTransport(new StdioServerTransport(stdin as unknown as Readable, stdout as unknown as Writable), tasks);
-  handle = serveStdio(({ era }) => createServer({ tools: loadTools, listed, sessions, shutdown: shutdown.signal, era, tasks }), { transport, onerror: () => undefined });
+  handle = serveStdio(({ era }) => createServer({ tools: loadTools, listed: () => listed(() => stdout.drained()), sessions, shutdown: shutdown.signal, era, tasks }), { transport, onerror: () => undefined });
   return done;
 }
