@@ -332,7 +332,8 @@ if (runs("M5")) {
     m.helloNative!.push(await startOnce([join(dir, "hello-native")], init, '"result"'));
     m.bareInit!.push(await startOnce([join(dir, "bare")], init, '"id":1'));
     m.bareList!.push(await startOnce([join(dir, "bare")], list, '"id":2'));
-    for (const [bin, prefix] of against ? ([[binary, ""], [against, "old"]] as const) : ([[binary, ""]] as const)) {
+    const builds = against ? ([[binary, ""], [against, "old"]] as const) : ([[binary, ""]] as const);
+    for (const [bin, prefix] of i % 2 ? [...builds].reverse() : builds) { // which goes first alternates
       const key = (k: string) => (prefix ? `${prefix}${k[0]!.toUpperCase()}${k.slice(1)}` : k);
       m[key("init")]!.push(await startOnce([bin, "serve"], init, '"id":1'));
       m[key("discover")]!.push(await startOnce([bin, "serve"], discover, '"id":1'));
