@@ -9,6 +9,7 @@ import { createServer } from "./server.ts";
 import { defineTool, type ToolContext } from "./tool.ts";
 
 const seen: Array<ToolContext["progress"]> = [];
+let built: Record<string, unknown> | undefined;
 const probe = defineTool({
   name: "probe",
   title: "Probe",
@@ -19,7 +20,8 @@ const probe = defineTool({
   async run(_input, { progress }) {
     seen.push(progress);
     progress?.({ progress: 1, total: 2, message: "half" });
-    return { ok: true };
+    built = { ok: true };
+    return built as { ok: boolean };
   },
 });
 
@@ -28,7 +30,11 @@ afterEach(async () => {
   await client?.close();
   client = undefined;
   seen.length = 0;
+  wire.length = 0;
 });
+
+/** Messages as the client's end of the in-memory pair received them (the same objects the server sent). */
+const wire: Array<{ id?: unknown; result?: { structuredContent?: unknown } }> = [];
 
 async function connect(): Promise<Client> {
   const server = createServer({ tools: async () => [probe], listed: async () => [], sessions: new SessionRegistry(), shutdown: new AbortController().signal });
@@ -36,6 +42,11 @@ async function connect(): Promise<Client> {
   await server.connect(serverSide);
   client = new Client({ name: "server-test", version: "0" });
   await client.connect(clientSide);
+  const deliver = clientSide.onmessage;
+  clientSide.onmessage = (message, extra) => {
+    wire.push(message as (typeof wire)[number]);
+    deliver?.(message, extra);
+  };
   return client;
 }
 
@@ -51,5 +62,14 @@ describe("progress in tools/call", () => {
     const updates: unknown[] = [];
     const r = await c.callTool({ name: "probe", arguments: {} }, { onprogress: (p) => updates.push(p) });
     expect({ result: r.structuredContent, progress: seen.map((p) => typeof p), updates }).toEqual({ result: { ok: true }, progress: ["function"], updates: [{ progress: 1, total: 2, message: "half" }] });
+  });
+});
+
+describe("tools/call results", () => {
+  test("reach the wire as the tool built them: no second validation pass copies them (SDK result validation is skipped)", async () => {
+    const c = await connect();
+    await c.callTool({ name: "probe", arguments: {} });
+    const response = wire.find((m) => m.result?.structuredContent !== undefined);
+    expect({ same: response?.result?.structuredContent === built, value: response?.result?.structuredContent }).toEqual({ same: true, value: { ok: true } });
   });
 });
