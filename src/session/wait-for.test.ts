@@ -107,6 +107,16 @@ describe("a long unfinished line (no newline for megabytes)", () => {
   });
 });
 
+describe("a marker line", () => {
+  test("a complete line that may match is tested once, as a line (no block test of the same text before it); one ruled out by its needed string is not tested at all", async () => {
+    const { patterns: counted, tested } = counting("^MARK1 ");
+    const patterns = { ...counted, patterns: [{ ...counted.patterns[0]!, needs: compilePatterns("^MARK1 ").patterns[0]!.needs }] };
+    const source = scriptedSource([enc.encode("noise\r\n"), enc.encode("MARK1 1764\r\n")], "exit");
+    const r = await waitFor(source, { waitFor: patterns, timeoutMs: 600_000 });
+    expect({ matched: r.matched, line: r.match_line, tested: tested() }).toEqual({ matched: true, line: "MARK1 1764", tested: "MARK1 1764".length });
+  });
+});
+
 describe("wait-for helpers", () => {
   test("lastLines gives what split('\\n').slice(-n) gives, for every count and edge", () => {
     const texts = ["", "a", "\n", "a\n", "\nb", "a\nb", "a\n\nb\n", "one\ntwo\nthree", "\n\n\n"];

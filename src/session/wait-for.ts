@@ -231,6 +231,8 @@ function blockMayMatch(bytes: Uint8Array, patterns: readonly Pattern[], before: 
   while (end > 0 && bytes[end - 1] === 0x0d) end--;
   const text = decode(bytes.subarray(0, end));
   const ruledOut = isPlain(text) && patterns.every((p) => p.needs !== undefined && !p.needs.some((s) => text.includes(s)));
+  // One line that may match: the line loop tests it anyway (a block test first was the same RE2 test twice: M2's marker).
+  if (!ruledOut && bytes.indexOf(0x0a) < 0) return true;
   const block = ruledOut && !before ? "" : cleanText(text);
   if (!ruledOut && patterns.some((p) => p.testBlock(block))) return true;
   if (before) {
