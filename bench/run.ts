@@ -6,8 +6,10 @@
 //   M3 CPU seconds of the server during a wait that never matches, alone and beside 50 idle sessions;
 //      raw column: a bare SDK v2 server compiled like ours, idle in the same window (Bun's own idle
 //      GC timer: 1 Hz collections for 30 s after the heap last grew, a full one after 10 s of quiet);
-//      more rows: the 50 sessions 35 s into a long wait (Bun's timer then fires every 30 s), and our
-//      server with that timer off (BUN_GC_TIMER_DISABLE=1), i.e. what our own code costs
+//      more rows: the 50 sessions 35 s into a long wait (Bun's timer then fires every 30 s); after
+//      ordinary activity in a server past its first minute; the server as the plugin starts it
+//      (RUNTIME_SETTINGS: Bun's timer off), alone and beside 49 sessions; a persistent session's
+//      wait (the daemon's CPU and the server's)
 //   M4 seconds for a flood of output under a wait (ratio: floor's time / ours) and peak RSS growth
 //   M5 spawn of dist/pty-mcp → initialize result (2025-11-25), → server/discover (2026-07-28),
 //      → tools/list result, and `--version`; floors: a bare SDK v2 serveStdio server (bench/bare-server.ts)
@@ -17,6 +19,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compile, compileFlags } from "../scripts/build.ts";
+import { RUNTIME_SETTINGS } from "../src/child-env.ts";
+import { cleanupDaemons, daemonPid, runtimeDir } from "../test/harness/daemon.ts";
 import { binary, McpHarness } from "../test/harness/mcp.ts";
 import { echoRoundTrip, markerLatency, median } from "./round-trip.ts";
 
@@ -201,11 +205,12 @@ if (floor) {
   // ---- pty-mcp ----------------------------------------------------------------------------
   const h = await McpHarness.start();
   const pid = h.transport.pid!;
-  const open = async (integration: boolean) => {
-    const s = await h.call<{ session_id: string }>("create_local_session", { command: "bash --norc --noprofile", env: { PS1: "$ " }, shell_integration: integration });
-    await h.call("read_output", { session_id: s.session_id, wait_for: "^\\$ $", timeout: 10 });
+  const openIn = async (harness: McpHarness, integration = true, persistent = false) => {
+    const s = await harness.call<{ session_id: string }>("create_local_session", { command: "bash --norc --noprofile", env: { PS1: "$ " }, shell_integration: integration, persistent });
+    await harness.call("read_output", { session_id: s.session_id, wait_for: "^\\$ $", timeout: 10 });
     return s.session_id;
   };
+  const open = (integration: boolean) => openIn(h, integration);
   if (runs("M1")) {
     const mcp: number[] = [];
     for (let i = 0; i < rounds; i++) {
@@ -243,24 +248,52 @@ if (floor) {
     await Bun.sleep(35_000);
     const steady = await cpuDuring(pid, long);
     for (const s of idle) await h.call("close_session", { session_id: s });
-    // The same wait in a server whose Bun idle GC timer is off: what our own code costs.
-    const quiet = await McpHarness.start({ env: { BUN_GC_TIMER_DISABLE: "1" } });
-    const quietId = (await quiet.call<{ session_id: string }>("create_local_session", { command: "bash --norc --noprofile", env: { PS1: "$ " }, shell_integration: true })).session_id;
-    await quiet.call("read_output", { session_id: quietId, wait_for: "^\\$ $", timeout: 10 });
-    await Bun.sleep(10_000); // JSC's own collections after the start-up allocations are over by then
-    const ownCode = await cpuDuring(quiet.transport.pid!, idleWait(quiet, quietId));
-    await quiet.close();
+    // Past its first minute, after ordinary activity (M1's echo round trips, a session opened and closed): Bun's timer
+    // stays at 30 s, as only heap growth of more than 2 MB in a second puts it back to 1 Hz.
+    await echoRoundTrip(h, id, 20, "exact");
+    await h.call("close_session", { session_id: await open(true) });
+    await Bun.sleep(2000);
+    const aged = await cpuDuring(pid, idleWait(h, id));
+    // The same two waits as the plugin starts the server (plugin/scripts/launch.sh: our RUNTIME_SETTINGS, Bun's timer off).
+    const plugin = await McpHarness.start({ env: { ...RUNTIME_SETTINGS } });
+    const pluginPid = plugin.transport.pid!;
+    const pluginId = await openIn(plugin);
+    await Bun.sleep(2000);
+    const pluginOne = await cpuDuring(pluginPid, idleWait(plugin, pluginId));
+    for (let i = 0; i < idleSessions; i++) await openIn(plugin);
+    await Bun.sleep(1000);
+    const pluginMany = await cpuDuring(pluginPid, idleWait(plugin, pluginId));
+    await plugin.close();
+    // A persistent session: the wait runs in a fresh daemon (started with RUNTIME_SETTINGS), the server relays.
+    const runtime = runtimeDir("pty-mcp-bench-m3-");
+    const p = await McpHarness.start({ env: { XDG_RUNTIME_DIR: runtime } });
+    const persistentId = await openIn(p, true, true);
+    await Bun.sleep(2000);
+    const daemon = daemonPid(runtime)!;
+    const wait = idleWait(p, persistentId);
+    const [persistentDaemon, persistentServer] = await Promise.all([cpuDuring(daemon, wait), cpuDuring(p.transport.pid!, wait)]);
+    await p.close();
+    await cleanupDaemons();
     results.M3_cpu_s = one;
     results.M3_50_cpu_s = many;
     results.M3_50_steady_cpu_s = steady;
-    results.M3_gc_timer_off_cpu_s = ownCode;
+    results.M3_aged_cpu_s = aged;
+    results.M3_plugin_cpu_s = pluginOne;
+    results.M3_plugin_50_cpu_s = pluginMany;
+    results.M3_persistent_daemon_cpu_s = persistentDaemon;
+    results.M3_persistent_server_cpu_s = persistentServer;
     const per20 = (v: number) => (v * 20) / idleSeconds;
     const rawM3 = raw.M3 === undefined ? undefined : per20(raw.M3);
     // Ratios against the bare SDK server (the Python floor is ~0: nothing to divide by).
-    line(`M3 server CPU, ${idleSeconds} s wait (per 20 s)`, per20(floor.M3_cpu_s), rawM3, per20(one), "CPU-s", "≤ 0.02 CPU-s", false, 3, rawM3);
-    line(`M3 … beside ${idleSessions} idle sessions (per 20 s)`, per20(floor.M3_cpu_s), rawM3, per20(many), "CPU-s", "≤ 0.02 CPU-s", false, 3, rawM3);
-    line(`M3 … the same, 35 s into a long wait`, per20(floor.M3_cpu_s), undefined, per20(steady), "CPU-s", "≤ 0.02 CPU-s", false, 3, rawM3);
-    line(`M3 … with Bun's idle GC timer off (our code)`, per20(floor.M3_cpu_s), undefined, per20(ownCode), "CPU-s", "-", false, 3, rawM3);
+    const row = (name: string, v: number) => line(name, per20(floor.M3_cpu_s), undefined, per20(v), "CPU-s", "≤ 0.02 CPU-s", false, 3, rawM3);
+    line(`M3 server CPU, ${idleSeconds} s wait (per 20 s), new server`, per20(floor.M3_cpu_s), rawM3, per20(one), "CPU-s", "≤ 0.02 CPU-s", false, 3, rawM3);
+    row(`M3 … beside ${idleSessions} idle sessions`, many);
+    row(`M3 … the same, 35 s into a long wait`, steady);
+    row(`M3 … after activity, server past its first minute`, aged);
+    row(`M3 … as the plugin starts it (Bun's GC timer off)`, pluginOne);
+    row(`M3 … the same beside ${idleSessions} idle sessions`, pluginMany);
+    row(`M3 … persistent session: the daemon's CPU`, persistentDaemon);
+    row(`M3 … persistent session: the server's CPU`, persistentServer);
   }
   if (runs("M4")) {
     // The peak so far (M3's 50 sessions) is not the flood's: reset the high-water mark (Linux ≥ 4.0).
