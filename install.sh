@@ -373,12 +373,12 @@ cat <<EOF
 
 pty-mcp is installed: $dest (and ai-tmux -> pty-mcp)
 $path_note
-Register it with your MCP client:
-  Claude Code:     claude mcp add pty-mcp -- $dest
+Register it with your MCP client (BUN_GC_TIMER_DISABLE=1: less CPU while idle; optional):
+  Claude Code:     claude mcp add -e BUN_GC_TIMER_DISABLE=1 pty-mcp -- $dest
   Claude Desktop,  Cursor (~/.cursor/mcp.json) and others:
-                   { "mcpServers": { "pty-mcp": { "command": "$dest" } } }
+                   { "mcpServers": { "pty-mcp": { "command": "$dest", "env": { "BUN_GC_TIMER_DISABLE": "1" } } } }
   VS Code (.vscode/mcp.json):
-                   { "servers": { "pty-mcp": { "type": "stdio", "command": "$dest" } } }
+                   { "servers": { "pty-mcp": { "type": "stdio", "command": "$dest", "env": { "BUN_GC_TIMER_DISABLE": "1" } } } }
 EOF
 }
 

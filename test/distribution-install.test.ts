@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { compile, releaseTargets, root, sha256Of, writeSums } from "../scripts/build";
+import { RUNTIME_SETTINGS } from "../src/child-env";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { serveDirectory, stallServer, type ReleaseServer } from "./harness/http-server";
@@ -17,6 +18,8 @@ import { serveDirectory, stallServer, type ReleaseServer } from "./harness/http-
 setDefaultTimeout(60_000);
 const entry = process.env.PTY_MCP_TEST_ENTRY ?? join(root, "src/main.ts");
 const version = pkg.version;
+/** src/child-env.ts's RUNTIME_SETTINGS as install.sh prints them for an MCP client's JSON configuration (the installer cannot import them). */
+const runtimeSettingsJson = `{ ${Object.entries(RUNTIME_SETTINGS).map(([name, value]) => `"${name}": "${value}"`).join(", ")} }`;
 
 /** What install.sh should pick here, worked out independently of the script. */
 function hostTarget(): string {
@@ -588,12 +591,12 @@ describe("install.sh (curl | sh)", () => {
         stdout:
           `\npty-mcp is installed: ${dest} (and ai-tmux -> pty-mcp)\n\n` +
           `Note: ${sb.installDir} is not on your PATH; add it, e.g. export PATH="${sb.installDir}:$PATH"\n\n` +
-          "Register it with your MCP client:\n" +
-          `  Claude Code:     claude mcp add pty-mcp -- ${dest}\n` +
+          "Register it with your MCP client (BUN_GC_TIMER_DISABLE=1: less CPU while idle; optional):\n" +
+          `  Claude Code:     claude mcp add ${Object.entries(RUNTIME_SETTINGS).map(([k, v]) => `-e ${k}=${v} `).join("")}pty-mcp -- ${dest}\n` +
           "  Claude Desktop,  Cursor (~/.cursor/mcp.json) and others:\n" +
-          `                   { "mcpServers": { "pty-mcp": { "command": "${dest}" } } }\n` +
+          `                   { "mcpServers": { "pty-mcp": { "command": "${dest}", "env": ${runtimeSettingsJson} } } }\n` +
           "  VS Code (.vscode/mcp.json):\n" +
-          `                   { "servers": { "pty-mcp": { "type": "stdio", "command": "${dest}" } } }\n`,
+          `                   { "servers": { "pty-mcp": { "type": "stdio", "command": "${dest}", "env": ${runtimeSettingsJson} } } }\n`,
         stderr: `pty-mcp install: downloading ${asset} from ${url}\npty-mcp install: installed pty-mcp ${version} at ${dest}\n`,
       },
       requests: ["/SHA256SUMS", `/${asset}`],
