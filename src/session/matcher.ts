@@ -81,7 +81,9 @@ function compileOne(source: string): Pattern {
     // ^ and $ at every line boundary, so a block matches wherever one of its lines does.
     const block = RE2JS.compile(source, RE2JS.MULTILINE);
     const needs = requiredStrings(compiled.re2Input.prefilter);
-    return { source, kind: "regex", test: (line) => compiled.test(line), testBlock: (text) => block.test(text), ...(needs ? { needs } : {}) };
+    const starts = anchoredLiteral(source);
+    const test = starts === undefined ? (line: string) => compiled.test(line) : (line: string) => line.startsWith(starts);
+    return { source, kind: "regex", test, testBlock: (text) => block.test(text), ...(needs ? { needs } : {}) };
   }
   if (isJsRegex(source)) {
     // RE2 caps a repeat count at 1000, nested counts multiplied (re2/parse.cc, RepetitionWalker).
@@ -102,6 +104,24 @@ function compileOne(source: string): Pattern {
     throw new PtyError("REGEX_REJECTED", `wait_for ${JSON.stringify(source)} is not supported by the linear-time matcher (RE2 ${reason.replace(/^error parsing regexp: /, "")}). Write it in RE2 syntax.`);
   }
   return { source, kind: "substring", test: (line) => line.includes(source), testBlock: (text) => text.includes(source), needs: [source] };
+}
+
+/**
+ * The text a `^literal` pattern (a marker, a prompt) matches at the start of a line, when the rest after
+ * `^` is a literal that RE2 matches by a plain string search (re2js: prefixComplete, no flags); else
+ * undefined. RE2 runs such a pattern through its one-pass engine, ~10x a startsWith on a cold line (M2).
+ */
+function anchoredLiteral(source: string): string | undefined {
+  // No `|` at all: `^a|b` is (^a)|b, and RE2 may fold an alternation into one literal (`a|a`).
+  if (!source.startsWith("^") || source.includes("|")) return undefined;
+  let rest: RE2JS;
+  try {
+    rest = RE2JS.compile(source.slice(1));
+  } catch {
+    return undefined;
+  }
+  const input = rest.re2Input as { prefix?: unknown; prefixComplete?: unknown; cond?: unknown };
+  return input.prefixComplete === true && input.cond === 0 && typeof input.prefix === "string" ? input.prefix : undefined;
 }
 
 /** RE2's prefilter (re2js PrefilterTree): EXACT = this string, AND = all subs, OR = one of the subs; null or NONE = no condition. */
