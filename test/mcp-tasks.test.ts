@@ -216,13 +216,27 @@ describe("without the tasks extension the call blocks, with progress", () => {
     test(name, async () => {
       await using c = await RawMcp.start(generation, capabilities);
       const id = await bash(c);
-      await c.call("send_input", { session_id: id, input: "echo building" });
-      const r = await c.callTool("read_output", { session_id: id, wait_for: "^NEVER$", timeout: 2.5 }, "p2");
-      expect(r.result).toMatchObject({ structuredContent: { matched: false, timed_out: true } });
-      expect(r.result!.resultType).toBe(generation === "2026-07-28" ? "complete" : undefined);
-      const progress = c.notifications.filter((n) => n.method === "notifications/progress").map((n) => n.params);
-      expect(progress.length).toBeGreaterThanOrEqual(1);
-      expect(progress[0]).toMatchObject({ progressToken: "p2", progress: 1, total: 3, message: 'waiting for "^NEVER$"; last line: $' });
+      // The program says "building", then finishes once the test has seen the wait's first progress (a gate,
+      // not a time): the call gets exactly one progress notification, the first tick (after 1 s; the next one
+      // is 5 s later, and the wait has matched "done" by then), whatever the load.
+      const done = gate();
+      const typed = await c.call("send_input", { session_id: id, input: `echo building; ${waitGate(done.path)}; echo done`, timeout_ms: 500 });
+      while (!String((await c.call("read_output", { session_id: id, since_cursor: typed.cursor_start })).output).includes("\nbuilding\n")) await Bun.sleep(50);
+      const progressOf = () => c.notifications.filter((n) => n.method === "notifications/progress").map((n) => n.params as Record<string, unknown>);
+      const call = c.callTool("read_output", { session_id: id, wait_for: "^done$", timeout: 60 }, "p2");
+      while (progressOf().length === 0) await Bun.sleep(50);
+      done.open();
+      const r = await call;
+      const result = r.result as { structuredContent: Record<string, unknown>; resultType?: string };
+      expect({ structured: result.structuredContent, resultType: result.resultType }).toEqual({
+        structured: { matched: true, timed_out: false, match_line: "done", cursor: expect.any(Number), is_alive: true },
+        resultType: generation === "2026-07-28" ? "complete" : undefined,
+      });
+      // `progress` is the seconds waited, rounded, at the tick: 1 on a quiet machine, more if the tick ran late.
+      const progress = progressOf();
+      expect(progress.map((p) => ({ ...p, progress: Number.isInteger(p.progress) && (p.progress as number) >= 1 }))).toEqual([
+        { progressToken: "p2", progress: true, total: 60, message: 'waiting for "^done$"; last line: building' },
+      ]);
       await c.call("close_session", { session_id: id });
     });
   }
