@@ -234,7 +234,7 @@ describe("without the tasks extension the call blocks, with progress", () => {
       });
       // `progress` is the seconds waited, rounded, at the tick: 1 on a quiet machine, more if the tick ran late.
       const progress = progressOf();
-      expect(progress.map((p) => ({ ...p, progress: Number.isInteger(p.progress) && (p.progress as number) >= 1 }))).toEqual([
+      expect(progress.map((p): Record<string, unknown> => ({ ...p, progress: Number.isInteger(p.progress) && (p.progress as number) >= 1 }))).toEqual([
         { progressToken: "p2", progress: true, total: 60, message: 'waiting for "^done$"; last line: building' },
       ]);
       await c.call("close_session", { session_id: id });
