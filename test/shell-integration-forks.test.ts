@@ -3,10 +3,11 @@
 // over 20 `echo` lines — builtins, so the hook's own forks would be all there is — and 3 `/bin/true`, one
 // process each (harness/strace.ts). A fork a prompt (bash's old `$(trap -p DEBUG)`, ~0.5 ms) gives 26, not 3.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { McpHarness, plainBash } from "./harness/mcp.ts";
+import { knownHostsLine, makeKey, sshdAvailable, startSshd, type Sshd } from "./harness/sshd.ts";
 import { forksOverCommands, NO_FORKS } from "./harness/strace.ts";
 
 type R = Record<string, unknown>;
@@ -30,14 +31,20 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-async function countForks(create: R, pidOf = "$$"): Promise<{ results: R[]; started: number }> {
-  const { session_id: id } = await h.call<{ session_id: string }>("create_local_session", { ...create, cols: 120, rows: 40 });
+/** Creates a session (local unless `tool` says) and waits for its hooked prompt. */
+async function hookedSession(create: R, tool = "create_local_session"): Promise<string> {
+  const { session_id: id } = await h.call<{ session_id: string }>(tool, { ...create, cols: 120, rows: 40 });
   for (let i = 0; i < 400; i++) {
     const state = await h.call<R>("get_session_state", { session_id: id });
     if (state.shell_integration === true && state.state === "at_prompt") break;
     await Bun.sleep(25);
   }
   await h.call<R>("read_output", { session_id: id });
+  return id;
+}
+
+async function countForks(create: R, pidOf = "$$"): Promise<{ results: R[]; started: number }> {
+  const id = await hookedSession(create);
   const { results, started } = await forksOverCommands(h, id, home, pidOf);
   await h.call("close_session", { session_id: id });
   return { results, started };
@@ -68,5 +75,50 @@ describe("the shell hooks fork nothing per prompt or command", () => {
 
   test("fish", async () => {
     expect(await countForks({ command: "fish" }, "$fish_pid")).toEqual(expected);
+  });
+});
+
+describe.skipIf(!sshdAvailable)("over SSH, bash without $XDG_RUNTIME_DIR (no PAM session)", () => {
+  let sshd: Sshd;
+  let remoteHome: string;
+  let remoteTmp: string;
+
+  beforeAll(async () => {
+    remoteHome = mkdtempSync(join(tmpdir(), `pty-mcp-forks-remote-${process.pid}-`));
+    remoteTmp = join(remoteHome, "tmp");
+    mkdirSync(remoteTmp, { mode: 0o700 });
+    writeFileSync(join(remoteHome, ".bash_profile"), "PS1='$ '\n");
+    // No XDG_RUNTIME_DIR in the login's environment (sshd without PAM sets none); TMPDIR is where mktemp makes files.
+    sshd = await startSshd({ extraConfig: `SetEnv HOME=${remoteHome} TMPDIR=${remoteTmp}` });
+    mkdirSync(join(home, ".ssh"), { recursive: true, mode: 0o700 });
+    sshd.authorize(makeKey(join(home, ".ssh", "id_ed25519")).pub);
+    writeFileSync(join(home, ".ssh", "known_hosts"), `${knownHostsLine(sshd)}\n`);
+  });
+
+  afterAll(async () => {
+    await sshd?.[Symbol.asyncDispose]();
+    rmSync(remoteHome, { recursive: true, force: true });
+  });
+
+  test("the typed hook forks nothing per prompt: trap -p goes to an unlinked file the shell holds open, nothing left in TMPDIR", async () => {
+    const id = await hookedSession({ host: "127.0.0.1", port: sshd.port, user: "root" }, "create_ssh_session");
+    const env = await h.call<R>("send_input", { session_id: id, input: 'echo "xdg=${XDG_RUNTIME_DIR-unset} tf=$__ptymcp_tf"' });
+    const { pid, ...counted } = await forksOverCommands(h, id, home);
+    const tf = /^xdg=unset tf=(\/proc\/\d+\/fd\/\d+)$/m.exec(String(env.output))?.[1] ?? String(env.output);
+    // The file mktemp made (0600, random name) in TMPDIR, removed at install: the link names it "(deleted)".
+    let target = "";
+    try {
+      target = readlinkSync(tf);
+    } catch {
+      // no such fd: the hook did not open one (the fork fallback); the toEqual below says what it saw
+    }
+    const left = readdirSync(remoteTmp);
+    await h.call("close_session", { session_id: id });
+    expect({ ...counted, tf, deleted: /^\/.+\/tmp\.[A-Za-z0-9]{10} \(deleted\)$/.test(target) && target.startsWith(`${remoteTmp}/`), left }).toEqual({
+      ...NO_FORKS,
+      tf: expect.stringMatching(new RegExp(`^/proc/${pid}/fd/\\d+$`)),
+      deleted: true,
+      left: [],
+    });
   });
 });

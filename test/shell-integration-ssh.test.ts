@@ -67,7 +67,8 @@ beforeAll(async () => {
 
   bash = ensureUser(BASH_USER, "/bin/bash");
   // A banner from the rc file, a fixed prompt, and a history file the test reads.
-  // $XDG_RUNTIME_DIR only for the test that wants it (pam_systemd sets it on most hosts; this sshd has no PAM).
+  // $XDG_RUNTIME_DIR only for the test that wants it (pam_systemd sets it on most hosts; this sshd has no PAM):
+  // the other tests run the hook with its unlinked trap file (shell-integration-forks.test.ts counts that one).
   writeOwned(bash, join(bash.home, ".bashrc"), "echo welcome-from-bashrc\nPS1='$ '\nHISTFILE=~/.bash_history_test\nalias hello='echo hello-from-alias'\n[ -f ~/.xdg-run/use ] && export XDG_RUNTIME_DIR=~/.xdg-run\n");
   if (zsh) {
     const z = ensureUser(ZSH_USER, zsh);

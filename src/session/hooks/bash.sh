@@ -14,7 +14,7 @@
 # as the left side of `&&` (`false && true` at the prompt must not end the shell), or in an `if`.
 # Nothing forks at a prompt or around a command (a fork costs ~0.5 ms a prompt): `trap -p DEBUG`, which
 # says nothing inside a function, is written by our last entry itself into a file of the session's
-# ($__ptymcp_tf: set by whoever gives us this file, or one in $XDG_RUNTIME_DIR) and read back. With no
+# ($__ptymcp_tf: set by whoever gives us this file, else one in $XDG_RUNTIME_DIR, else an unlinked one) and read back. With no
 # such file (or when writing it fails) the last entry passes `$(trap -p DEBUG)` instead, one fork a prompt.
 __ptymcp_ret() { return "$1"; }
 __ptymcp_status() { local s=$?; printf '\033]133;D;%s\007' "$s"; return $s; }
@@ -34,7 +34,12 @@ __ptymcp_prompt() { local s=$1 t=${2-} j=${PROMPT_COMMAND[*]-}; if [[ -n $t && $
 # A read-only PROMPT_COMMAND cannot take the hook: nothing is changed, and the session is told why
 # (an OSC 133 mark of ours that terminals ignore; get_session_state shows it).
 __ptymcp_writable() { if [[ -n ${PROMPT_COMMAND+x} ]] && (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 404 )); then case ${PROMPT_COMMAND@a} in *r*) return 1 ;; esac; return 0; fi; ( PROMPT_COMMAND= ) 2>/dev/null; }
-# The file for `trap -p DEBUG`: the one we were given, else one in the user's private runtime dir, else none.
-__ptymcp_file() { __ptymcp_tf=${__ptymcp_tf-}; if [[ -z $__ptymcp_tf && -n ${XDG_RUNTIME_DIR-} && -d $XDG_RUNTIME_DIR && -O $XDG_RUNTIME_DIR && -w $XDG_RUNTIME_DIR ]]; then __ptymcp_tf=$XDG_RUNTIME_DIR/pty-mcp-bash-$$.trap; fi; }
+# The file for `trap -p DEBUG`: the one we were given, else one in the user's private runtime dir, else an
+# unlinked one (Linux /proc): mktemp makes it (0600, a random name, O_EXCL: no planted symlink is followed),
+# the shell keeps it open on a fd of its own, and it is removed at once, so nothing is left behind however
+# the shell ends and no EXIT trap is needed; /proc/$$/fd/N opens it again (at offset 0, `>|` truncates).
+# Two processes at install (mktemp, rm), none at a prompt. Else none (the fork a prompt).
+__ptymcp_file() { __ptymcp_tf=${__ptymcp_tf-}; if [[ -n $__ptymcp_tf ]]; then return 0; fi; if [[ -n ${XDG_RUNTIME_DIR-} && -d $XDG_RUNTIME_DIR && -O $XDG_RUNTIME_DIR && -w $XDG_RUNTIME_DIR ]]; then __ptymcp_tf=$XDG_RUNTIME_DIR/pty-mcp-bash-$$.trap; elif [[ -d /proc/$$/fd ]] && (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 401 )); then __ptymcp_unlinked; fi; }
+__ptymcp_unlinked() { local f; f=$(umask 077 && command mktemp 2>/dev/null) || return 0; if [[ -z $f || ! -f $f || -L $f || ! -O $f ]]; then return 0; fi; if { exec {__ptymcp_fd}<>"$f"; } 2>/dev/null; then command rm -f -- "$f" 2>/dev/null || :; if [[ -e /proc/$$/fd/$__ptymcp_fd ]]; then __ptymcp_tf=/proc/$$/fd/$__ptymcp_fd; fi; else command rm -f -- "$f" 2>/dev/null || :; fi; }
 __ptymcp_install() { __ptymcp_first='__ptymcp_status "$_" && __ptymcp_ret 0 "$_"'; __ptymcp_last='__ptymcp_s=$?; trap -p DEBUG 2>/dev/null >|"$__ptymcp_tf" || __ptymcp_tf=; __ptymcp_prompt "$__ptymcp_s" "${__ptymcp_tf:-$(trap -p DEBUG)}" && __ptymcp_ret 0'; __ptymcp_file; if __ptymcp_writable; then __ptymcp_compose; __ptymcp_trap "$1"; else printf '\033]133;pty-mcp-off;PROMPT_COMMAND is read-only\007'; fi; }
 __ptymcp_install "$(trap -p DEBUG)"
