@@ -3,7 +3,7 @@
 // over 20 `echo` lines — builtins, so the hook's own forks would be all there is — and 3 `/bin/true`, one
 // process each (harness/strace.ts). A fork a prompt (bash's old `$(trap -p DEBUG)`, ~0.5 ms) gives 26, not 3.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { McpHarness, plainBash } from "./harness/mcp.ts";
@@ -119,6 +119,29 @@ describe.skipIf(!sshdAvailable)("over SSH, bash without $XDG_RUNTIME_DIR (no PAM
       tf: expect.stringMatching(new RegExp(`^/proc/${pid}/fd/\\d+$`)),
       deleted: true,
       left: [],
+    });
+  });
+
+  test("a user who opens the hook's fd number for a file of their own keeps that file: the hook stops writing there (and forks a prompt from then on)", async () => {
+    const id = await hookedSession({ host: "127.0.0.1", port: sshd.port, user: "root" }, "create_ssh_session");
+    const run = async (input: string) => {
+      const r = await h.call<R>("send_input", { session_id: id, input });
+      return { output: r.output, exit_code: r.exit_code, completion: r.completion };
+    };
+    const steps = [
+      await run('eval "exec $__ptymcp_fd>\"\$HOME/mine.log\""; echo keep >&$__ptymcp_fd'),
+      await run("false"),
+      await run('echo "tf=[$__ptymcp_tf]"'),
+    ];
+    const mine = readFileSync(join(remoteHome, "mine.log"), "utf8");
+    await h.call("close_session", { session_id: id });
+    expect({ steps, mine }).toEqual({
+      steps: [
+        { output: "$ ", exit_code: 0, completion: "exact" },
+        { output: "$ ", exit_code: 1, completion: "exact" },
+        { output: "tf=[]\n$ ", exit_code: 0, completion: "exact" },
+      ],
+      mine: "keep\n",
     });
   });
 });

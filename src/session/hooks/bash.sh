@@ -38,8 +38,13 @@ __ptymcp_writable() { if [[ -n ${PROMPT_COMMAND+x} ]] && (( BASH_VERSINFO[0] * 1
 # unlinked one (Linux /proc): mktemp makes it (0600, a random name, O_EXCL: no planted symlink is followed),
 # the shell keeps it open on a fd of its own, and it is removed at once, so nothing is left behind however
 # the shell ends and no EXIT trap is needed; /proc/$$/fd/N opens it again (at offset 0, `>|` truncates).
-# Two processes at install (mktemp, rm), none at a prompt. Else none (the fork a prompt).
+# A second fd on the same file is the check that N is still ours before each write (`-ef`: two stats): a user
+# who later opens that number by hand (`exec 12>log`) or closes it must not have that file truncated at
+# every prompt; from then on the fork a prompt. Two processes at install (mktemp, rm), none at a prompt.
+# Else none (the fork a prompt).
 __ptymcp_file() { __ptymcp_tf=${__ptymcp_tf-}; if [[ -n $__ptymcp_tf ]]; then return 0; fi; if [[ -n ${XDG_RUNTIME_DIR-} && -d $XDG_RUNTIME_DIR && -O $XDG_RUNTIME_DIR && -w $XDG_RUNTIME_DIR ]]; then __ptymcp_tf=$XDG_RUNTIME_DIR/pty-mcp-bash-$$.trap; elif [[ -d /proc/$$/fd ]] && (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 401 )); then __ptymcp_unlinked; fi; }
-__ptymcp_unlinked() { local f; f=$(umask 077 && command mktemp 2>/dev/null) || return 0; if [[ -z $f || ! -f $f || -L $f || ! -O $f ]]; then return 0; fi; if { exec {__ptymcp_fd}<>"$f"; } 2>/dev/null; then command rm -f -- "$f" 2>/dev/null || :; if [[ -e /proc/$$/fd/$__ptymcp_fd ]]; then __ptymcp_tf=/proc/$$/fd/$__ptymcp_fd; fi; else command rm -f -- "$f" 2>/dev/null || :; fi; }
-__ptymcp_install() { __ptymcp_first='__ptymcp_status "$_" && __ptymcp_ret 0 "$_"'; __ptymcp_last='__ptymcp_s=$?; trap -p DEBUG 2>/dev/null >|"$__ptymcp_tf" || __ptymcp_tf=; __ptymcp_prompt "$__ptymcp_s" "${__ptymcp_tf:-$(trap -p DEBUG)}" && __ptymcp_ret 0'; __ptymcp_file; if __ptymcp_writable; then __ptymcp_compose; __ptymcp_trap "$1"; else printf '\033]133;pty-mcp-off;PROMPT_COMMAND is read-only\007'; fi; }
+__ptymcp_unlinked() { local f; f=$(umask 077 && command mktemp 2>/dev/null) || return 0; if [[ -z $f || ! -f $f || -L $f || ! -O $f ]]; then return 0; fi; if { exec {__ptymcp_fd}<>"$f" {__ptymcp_fd2}<"$f"; } 2>/dev/null; then command rm -f -- "$f" 2>/dev/null || :; if [[ -e /proc/$$/fd/$__ptymcp_fd ]]; then __ptymcp_tf=/proc/$$/fd/$__ptymcp_fd; fi; else command rm -f -- "$f" 2>/dev/null || :; fi; }
+# True unless our unlinked file's fd was taken over or closed (the other files are paths: nothing to check).
+__ptymcp_ours() { [[ -z ${__ptymcp_fd2-} || /proc/$$/fd/${__ptymcp_fd-} -ef /proc/$$/fd/$__ptymcp_fd2 ]]; }
+__ptymcp_install() { __ptymcp_first='__ptymcp_status "$_" && __ptymcp_ret 0 "$_"'; __ptymcp_last='__ptymcp_s=$?; __ptymcp_ours && trap -p DEBUG 2>/dev/null >|"$__ptymcp_tf" || __ptymcp_tf=; __ptymcp_prompt "$__ptymcp_s" "${__ptymcp_tf:-$(trap -p DEBUG)}" && __ptymcp_ret 0'; __ptymcp_file; if __ptymcp_writable; then __ptymcp_compose; __ptymcp_trap "$1"; else printf '\033]133;pty-mcp-off;PROMPT_COMMAND is read-only\007'; fi; }
 __ptymcp_install "$(trap -p DEBUG)"
