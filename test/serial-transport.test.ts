@@ -2,7 +2,8 @@
 // path rules, exclusivity. The MCP-level tests (through the compiled binary) are in serial-e2e.test.ts.
 import { afterEach, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { chmodSync, chownSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { dlopen, FFIType } from "bun:ffi";
+import { chmodSync, chownSync, closeSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { PtyError } from "../src/errors";
@@ -202,6 +203,28 @@ describe("SerialTransport", () => {
     await first.close();
     const second = await open({ device: p.a });
     expect(second.isOpen).toBe(true);
+  });
+
+  test("close gives up the port at once, even while a dup of its descriptor is still open (Bun's read stream closes its own a moment later)", async () => {
+    const p = await pair();
+    const first = await SerialTransport.open({ device: p.a });
+    // Our descriptors on the port, then a dup of one: the same open file, so the same flock.
+    const ours = readdirSync("/proc/self/fd").filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === p.a;
+      } catch {
+        return false;
+      }
+    });
+    const libc = dlopen(process.platform === "darwin" ? "libc.dylib" : "libc.so.6", { dup: { args: [FFIType.i32], returns: FFIType.i32 } });
+    const copy = libc.symbols.dup(Number(ours[0]));
+    cleanups.push(() => {
+      closeSync(copy);
+      libc.close();
+    });
+    await first.close();
+    const second = await open({ device: p.a });
+    expect({ descriptors: ours.length >= 1, copy: copy >= 0, reopened: second.isOpen }).toEqual({ descriptors: true, copy: true, reopened: true });
   });
 
   test("path rules: outside /dev, '..', missing device, regular file, directory, symlink leaving /dev", async () => {

@@ -304,6 +304,20 @@ export class SerialTransport implements Transport {
     } catch {
       // The device is gone: nothing to flush.
     }
+    // Our claim on the port ends now, not when the last descriptor of this open file goes: Bun's read
+    // stream closes its dup of readFd a moment after cancel() returns, and until then that dup held the
+    // flock (it belongs to the open file, not to one fd) and TIOCEXCL (to the tty), so a session that
+    // reopened the port at once was refused as busy by our own process (~1 in 150 under load).
+    try {
+      this.#libc.ioctl(this.#readFd, "TIOCNXCL", table.ioctl.TIOCNXCL);
+    } catch {
+      // A driver without TIOCEXCL, or the device is gone.
+    }
+    try {
+      this.#libc.flock(this.#readFd, table.LOCK_UN);
+    } catch {
+      // The device is gone: the lock goes with its descriptors.
+    }
     await closeFd(this.#writeFd);
     await closeFd(this.#readFd);
   }

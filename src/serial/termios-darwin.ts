@@ -56,6 +56,7 @@ export const darwinTermios: TermiosTable = {
   TIOCM_RTS: 0x4,
   LOCK_EX: 2,
   LOCK_NB: 4,
+  LOCK_UN: 8,
   speeds: new Map(rates.map((rate) => [rate, rate])),
   maxIoctlSpeed: 4000000,
   errnoNames: { 1: "EPERM", 2: "ENOENT", 5: "EIO", 6: "ENXIO", 9: "EBADF", 13: "EACCES", 16: "EBUSY", 19: "ENODEV", 22: "EINVAL", 25: "ENOTTY", 35: "EAGAIN" },

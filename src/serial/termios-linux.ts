@@ -34,6 +34,7 @@ export const linuxTermios: TermiosTable = {
   TIOCM_RTS: 0x004,
   LOCK_EX: 2,
   LOCK_NB: 4,
+  LOCK_UN: 8,
   // B* codes: B0..B38400 are 0..15, the rest carry CBAUDEX (0o10000).
   speeds: new Map([
     [50, 0o1], [75, 0o2], [110, 0o3], [134, 0o4], [150, 0o5], [200, 0o6], [300, 0o7], [600, 0o10],

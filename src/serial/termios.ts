@@ -56,6 +56,7 @@ export interface TermiosTable {
   TIOCM_RTS: number;
   LOCK_EX: number;
   LOCK_NB: number;
+  LOCK_UN: number;
   /** baud rate → speed_t value for cfsetispeed/cfsetospeed (Linux: B* codes; macOS: the number itself). */
   speeds: ReadonlyMap<number, number>;
   /** Rates above the termios table that a driver ioctl can still set (macOS IOSSIOSPEED). */
