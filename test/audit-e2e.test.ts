@@ -4,6 +4,7 @@ import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startAuditCollector, type AuditCollector } from "./harness/audit.ts";
 import { binary, McpHarness } from "./harness/mcp";
 
 /** dash with a fixed prompt: a shell whose prompt nothing rewrites. */
@@ -26,26 +27,11 @@ function home(config: string): { dir: string; env: Record<string, string> } {
   return { dir, env: { HOME: dir, XDG_CONFIG_HOME: join(dir, ".config"), ...plainSh.env } };
 }
 
-/** `pty-mcp audit serve` from the binary; resolves once it printed its port. */
-async function collector(env: Record<string, string>, log: string, port = 0): Promise<{ url: string; stop(): Promise<void> }> {
-  const proc = Bun.spawn([binary, "audit", "serve", "--port", String(port), "--log", log], { env: { ...process.env, ...env, PTY_MCP_AUDIT_TOKEN: TOKEN }, stderr: "pipe" });
-  const stop = async () => {
-    proc.kill("SIGTERM");
-    await proc.exited;
-  };
-  cleanups.push(stop);
-  const reader = proc.stderr.getReader();
-  let text = "";
-  for (;;) {
-    const match = /listening on (http:\/\/127\.0\.0\.1:\d+) /.exec(text);
-    if (match?.[1]) {
-      reader.releaseLock();
-      return { url: match[1], stop };
-    }
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`audit serve exited: ${text}`);
-    text += new TextDecoder().decode(value);
-  }
+/** `pty-mcp audit serve` from the binary (harness/audit.ts), stopped after the test. */
+async function collector(env: Record<string, string>, log: string, port = 0): Promise<AuditCollector> {
+  const started = await startAuditCollector({ log, token: TOKEN, port, env });
+  cleanups.push(started.stop);
+  return started;
 }
 
 function freePort(): number {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { until } from "./harness/daemon.ts";
 import { acceptedLogins, startFleet, type Fleet } from "./harness/fleet.ts";
 import { McpHarness } from "./harness/mcp.ts";
-import { ensurePasswordUser, freePort, makeKey, sshdAvailable } from "./harness/sshd.ts";
+import { descendantPids, ensurePasswordUser, freePort, makeKey, sshdAvailable } from "./harness/sshd.ts";
 
 const names = Array.from({ length: 12 }, (_, i) => `h${String(i + 1).padStart(2, "0")}`);
 let fleet: Fleet;
@@ -190,7 +190,7 @@ describe.skipIf(!sshdAvailable)("run_on_hosts", () => {
     const b1 = fleet.byName("b1");
     const ss = spawnSync(["ss", "-Htnp", "state", "established", "dst", `${b1.address}:${b1.sshd.port}`]).stdout.toString();
     const pids = [...ss.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
-    const jumpChildren = new Set(fleet.byName("h01").sshd.connectionPids().flatMap((p) => [p, ...childrenOf(p)]));
+    const jumpChildren = new Set(fleet.byName("h01").sshd.connectionPids().flatMap((p) => [p, ...descendantPids(p)]));
     expect({ connections: pids.length > 0, allViaJump: pids.every((p) => jumpChildren.has(p)) }).toEqual({ connections: true, allViaJump: true });
   });
 
@@ -224,12 +224,6 @@ describe.skipIf(!sshdAvailable)("run_on_hosts", () => {
     expect((await h.callError("run_on_hosts", { command: "true", concurrency: 0 })).code).toBe("INVALID_ARGUMENT");
   });
 });
-
-function childrenOf(pid: number): number[] {
-  const out = spawnSync(["ps", "-o", "pid=", "--ppid", String(pid)]).stdout.toString();
-  const direct = out.split("\n").map((l) => Number(l.trim())).filter((n) => n > 0);
-  return direct.flatMap((p) => [p, ...childrenOf(p)]);
-}
 
 describe.skipIf(!sshdAvailable)("the pool and create_ssh_session", () => {
   test("create_ssh_session reuses the connection run_on_hosts pooled (no new login), and closing the session keeps it for the next run", async () => {

@@ -10,8 +10,9 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { spawnSync } from "bun";
 import { chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { binary, McpHarness } from "./harness/mcp.ts";
-import { ensurePasswordUser, knownHostsLine, sshdAvailable, startSshd, tempDir, type Sshd } from "./harness/sshd.ts";
+import { startAuditCollector, type AuditCollector } from "./harness/audit.ts";
+import { McpHarness, untilState } from "./harness/mcp.ts";
+import { descendantPids, ensurePasswordUser, knownHostsLine, sshdAvailable, startSshd, tempDir, type Sshd } from "./harness/sshd.ts";
 
 setDefaultTimeout(120_000);
 
@@ -32,46 +33,13 @@ function filesContaining(dir: string, needle: string): string[] {
   return found;
 }
 
-/** Every process under `pid`, children first. */
-function descendants(pid: number): number[] {
-  const out: number[] = [];
-  for (const line of spawnSync(["ps", "-o", "pid=", "--ppid", String(pid)]).stdout.toString().split("\n")) {
-    const child = Number(line.trim());
-    if (Number.isInteger(child) && child > 0) out.push(child, ...descendants(child));
-  }
-  return out;
-}
-
-/** `pty-mcp audit serve` from the binary; resolves once it printed its URL. */
-async function startCollector(log: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const proc = Bun.spawn([binary, "audit", "serve", "--port", "0", "--log", log], { env: { ...process.env, PTY_MCP_AUDIT_TOKEN: TOKEN }, stderr: "pipe" });
-  const reader = proc.stderr.getReader();
-  let text = "";
-  for (;;) {
-    const match = /listening on (http:\/\/127\.0\.0\.1:\d+) /.exec(text);
-    if (match?.[1]) {
-      reader.releaseLock();
-      return {
-        url: match[1],
-        stop: async () => {
-          proc.kill("SIGTERM");
-          await proc.exited;
-        },
-      };
-    }
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`audit serve exited: ${text}`);
-    text += new TextDecoder().decode(value);
-  }
-}
-
 describe.skipIf(!sshdAvailable)("a password session's reconnect keeps the password out of everything", () => {
   const local = tempDir("pty-mcp-recsec-local-");
   const remote = tempDir("pty-mcp-recsec-remote-");
   const auditLog = join(local.path, "audit.jsonl");
   let pw: { user: string; password: string };
   let sshd: Sshd;
-  let collector: { url: string; stop(): Promise<void> } | undefined;
+  let collector: AuditCollector | undefined;
   let h: McpHarness;
   /** The JSON of every tools/call result, errors included. */
   const results: string[] = [];
@@ -87,7 +55,7 @@ describe.skipIf(!sshdAvailable)("a password session's reconnect keeps the passwo
     sshd = await startSshd({ extraConfig: `SetEnv HOME=${remote.path} XDG_RUNTIME_DIR=${join(remote.path, "run")}` });
     mkdirSync(join(local.path, ".ssh"), { mode: 0o700 });
     writeFileSync(join(local.path, ".ssh", "known_hosts"), `${knownHostsLine(sshd)}\n`);
-    collector = await startCollector(auditLog);
+    collector = await startAuditCollector({ log: auditLog, token: TOKEN });
     mkdirSync(join(local.path, ".config", "pty-mcp"), { recursive: true });
     writeFileSync(join(local.path, ".config", "pty-mcp", "config"), `audit-url=${collector.url}\naudit-token=${TOKEN}\naudit-mode=strict\naudit-user=ops1\n`, { mode: 0o600 });
     h = await McpHarness.start({ env: { HOME: local.path, XDG_CONFIG_HOME: join(local.path, ".config"), SSH_AUTH_SOCK: "", PTY_MCP_RELEASE_DIR: "" } });
@@ -108,15 +76,6 @@ describe.skipIf(!sshdAvailable)("a password session's reconnect keeps the passwo
     local[Symbol.dispose]();
   });
 
-  /** get_session_state, asked again (each call also starts a reconnect round when none runs) until `ok` holds of it. */
-  async function untilState(id: string, ok: (state: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
-    let state = await h.call<Record<string, unknown>>("get_session_state", { session_id: id });
-    for (let i = 0; !ok(state) && i < 1200; i++) {
-      await Bun.sleep(50);
-      state = await h.call<Record<string, unknown>>("get_session_state", { session_id: id });
-    }
-    return state;
-  }
   const lastErrorOf = (state: Record<string, unknown>) => (state.reconnect as { last_error?: { code?: string; message?: string } } | undefined)?.last_error;
 
   test("sshd killed (refused), then back refusing password logins (auth failed): reconnect is {since, attempts, last_error} and the password is nowhere", async () => {
@@ -132,7 +91,7 @@ describe.skipIf(!sshdAvailable)("a password session's reconnect keeps the passwo
     const port = sshd.port;
     // Every process under sshd, grandchildren too: for an account other than root, the privilege-separated
     // child that holds the connection runs under the monitor, and it outlives a killed monitor.
-    const connections = descendants(sshd.pid);
+    const connections = descendantPids(sshd.pid);
     process.kill(sshd.pid, "SIGKILL");
     for (const pid of connections) {
       try {
@@ -142,7 +101,7 @@ describe.skipIf(!sshdAvailable)("a password session's reconnect keeps the passwo
       }
     }
     const refused = { code: "SSH_CONN_FAILED", message: `Connection to ${pw.user}@127.0.0.1:${port} refused: nothing listens on port ${port}. Check the port and that sshd runs.`, retryable: true };
-    let state = await untilState(id, (st) => lastErrorOf(st)?.message === refused.message);
+    let state = await untilState(h, id, (st) => lastErrorOf(st)?.message === refused.message);
     expect(state.reconnect).toEqual({ since: expect.stringMatching(ISO_TIME), attempts: expect.any(Number), last_error: refused });
     expect([state.connected, state.is_alive, (state.reconnect as { attempts: number }).attempts >= 1]).toEqual([false, true, true]);
     const since = (state.reconnect as { since: string }).since;
@@ -157,7 +116,7 @@ describe.skipIf(!sshdAvailable)("a password session's reconnect keeps the passwo
       extraConfig: `SetEnv HOME=${remote.path} XDG_RUNTIME_DIR=${join(remote.path, "run")}\nMatch User ${pw.user}\n  PasswordAuthentication no`,
     });
     try {
-      state = await untilState(id, (st) => lastErrorOf(st)?.code === "SSH_AUTH_FAILED");
+      state = await untilState(h, id, (st) => lastErrorOf(st)?.code === "SSH_AUTH_FAILED");
       expect(state.reconnect).toEqual({
         since,
         attempts: expect.any(Number),

@@ -13,7 +13,7 @@ import { connectDaemon } from "../src/daemon-client/client.ts";
 import { deployBinary } from "../src/deploy/deploy.ts";
 import { openRemoteDaemon } from "../src/persistent/ssh-link.ts";
 import { connectSsh } from "../src/ssh/ssh-transport.ts";
-import { binary, McpHarness } from "./harness/mcp.ts";
+import { binary, McpHarness, untilState } from "./harness/mcp.ts";
 import { knownHostsLine, makeKey, startSshd, tempDir, type Sshd } from "./harness/sshd.ts";
 
 setDefaultTimeout(120_000);
@@ -177,15 +177,6 @@ describe("persistent SSH sessions", () => {
   let h: McpHarness;
   const target = () => ({ host: "127.0.0.1", port: sshd.port, user: "root" });
   const startServer = () => McpHarness.start({ env: { HOME: local.path, SSH_AUTH_SOCK: "", PTY_MCP_RELEASE_DIR: "" } });
-  /** get_session_state, asked again (each call also starts a reconnect round when none runs) until `ok` holds of it. */
-  async function untilState(id: string, ok: (state: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
-    let state = await h.call<Record<string, unknown>>("get_session_state", { session_id: id });
-    for (let i = 0; !ok(state) && i < 1200; i++) {
-      await Bun.sleep(50);
-      state = await h.call<Record<string, unknown>>("get_session_state", { session_id: id });
-    }
-    return state;
-  }
 
   afterAll(async () => {
     await h?.close();
@@ -351,7 +342,7 @@ describe("persistent SSH sessions", () => {
       expect({ code: failed.code, retryable: failed.retryable }).toEqual({ code: "DAEMON_UNAVAILABLE", retryable: true });
       // get_session_state says why: since when the link is down, the failed attempts, the last one refused.
       const refused = { code: "SSH_CONN_FAILED", message: `Connection to root@127.0.0.1:${first.port} refused: nothing listens on port ${first.port}. Check the port and that sshd runs.`, retryable: true };
-      state = await untilState(id, (st) => reconnectOf(st)?.last_error?.message === refused.message);
+      state = await untilState(h, id, (st) => reconnectOf(st)?.last_error?.message === refused.message);
       expect(reconnectOf(state)).toEqual({ since: expect.stringMatching(ISO_TIME), attempts: expect.any(Number), last_error: refused });
       const since = reconnectOf(state)!.since as string;
       expect([reconnectOf(state)!.attempts as number >= 1, Date.parse(since) >= killedAt, Date.parse(since) <= Date.now()]).toEqual([true, true, true]);
@@ -360,7 +351,7 @@ describe("persistent SSH sessions", () => {
       // (fingerprint included), the same since; no input reaches anything.
       const impostor = await startSshd({ extraConfig: `${env}\nPort ${first.port}` });
       try {
-        state = await untilState(id, (st) => reconnectOf(st)?.last_error?.code === "SSH_HOST_KEY_MISMATCH");
+        state = await untilState(h, id, (st) => reconnectOf(st)?.last_error?.code === "SSH_HOST_KEY_MISMATCH");
         const mismatch = reconnectOf(state)!.last_error!;
         expect({ ...mismatch, message: undefined } as Record<string, unknown>).toEqual({
           code: "SSH_HOST_KEY_MISMATCH",
@@ -382,7 +373,7 @@ describe("persistent SSH sessions", () => {
       // sshd back on the same port with the same host key: the next calls reconnect, and `reconnect` is gone.
       second = await startSshd({ hostKeyPath: first.hostKey.path, extraConfig: `${env}\nPort ${first.port}` });
       second.authorize(readFileSync(join(sshDir, "id_ed25519.pub"), "utf8").trim());
-      state = await untilState(id, (st) => st.connected === true);
+      state = await untilState(h, id, (st) => st.connected === true);
       expect(state).toMatchObject({ connected: true, is_alive: true });
       expect("reconnect" in state).toBe(false);
       expect(await h.call<Record<string, unknown>>("send_input", { session_id: id, input: "echo two" })).toMatchObject({ output: "two\n$ ", is_alive: true });

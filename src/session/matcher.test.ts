@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { RE2JS } from "re2js";
+import { seededRandom } from "../../test/harness/random.ts";
 import { compilePatterns, firstMatch } from "./matcher.ts";
 
 describe("matcher", () => {
@@ -70,13 +71,7 @@ describe("Pattern.needs (from RE2's prefilter, re2js internals: this fails when 
 
 describe("a ^literal pattern is a startsWith (re2js internals: this fails when an upgrade changes them)", () => {
   test("random patterns of literals, anchors, escapes, groups, classes and flags match exactly as RE2 on random lines (6 000 patterns)", () => {
-    let seed = 11;
-    const random = (n: number) => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) % n;
-    };
+    const random = seededRandom(11);
     const pieces = ["^", "^", "a", "b", "M", " ", "|", "(", ")", "\\", ".", "*", "$", "\\$", "\\.", "(?i)", "[ab]", "{2}", "\\Q", "\\E", "é", "\\b"];
     const chars = ["a", "b", "M", " ", "$", ".", "x", "A", "é", "\\"];
     const differ: string[] = [];

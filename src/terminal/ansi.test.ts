@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { seededRandom } from "../../test/harness/random.ts";
 import { decode } from "../session/wait-for.ts";
 import { cleanText, displayedLine, lastLinesStart, stripAnsi } from "./ansi.ts";
 
@@ -26,14 +27,7 @@ describe("cleanText fast paths", () => {
   const alphabet = ["a", "b", " ", "\r", "\n", "\r\n", "\b", "\t", "\x1b", "[", "3", "1", "m", "]", "\x07", "\x9b", "\x00", "\x7f", "é", "\\"];
 
   test("random text of CRs, LFs, backspaces, escapes and controls cleans exactly as line by line (20 000 cases)", () => {
-    let seed = 20;
-    const random = (n: number) => {
-      // mulberry32
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) % n;
-    };
+    const random = seededRandom(20);
     const differ: string[] = [];
     for (let i = 0; i < 20_000; i++) {
       let text = "";
@@ -56,13 +50,7 @@ describe("lastLinesStart: cleaning only the last lines", () => {
   const alphabet = ["a", " ", "\r", "\n", "\r\n", "\b", "\x1b", "[", "]", "P", "X", "^", "_", "\\", "\x07", "3", "m", ";", "\x9b", "\x00", "é", "\ufeff"];
 
   test("random output: the last 1, 2 and 3 lines clean exactly as in the whole (20 000 cases)", () => {
-    let seed = 7;
-    const random = (n: number) => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) % n;
-    };
+    const random = seededRandom(7);
     const differ: string[] = [];
     let cut = 0;
     for (let i = 0; i < 20_000; i++) {

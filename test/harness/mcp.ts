@@ -176,6 +176,16 @@ export class McpHarness {
   }
 }
 
+/** get_session_state, asked again (each call also starts a reconnect round when none runs) until `ok` holds of it (at most ~60 s). */
+export async function untilState(h: McpHarness, id: string, ok: (state: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  let state = await h.call<Record<string, unknown>>("get_session_state", { session_id: id });
+  for (let i = 0; !ok(state) && i < 1200; i++) {
+    await Bun.sleep(50);
+    state = await h.call<Record<string, unknown>>("get_session_state", { session_id: id });
+  }
+  return state;
+}
+
 export function textOf(result: CallToolResult): string {
   const first = result.content[0];
   return first && first.type === "text" ? first.text : JSON.stringify(result.content);

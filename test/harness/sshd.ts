@@ -276,6 +276,11 @@ export function childPids(pid: number): number[] {
   return out;
 }
 
+/** Every process under pid, each before its own children (grandchildren too: sshd's privilege-separated child). */
+export function descendantPids(pid: number): number[] {
+  return childPids(pid).flatMap((child) => [child, ...descendantPids(child)]);
+}
+
 /** A dedicated local account with a known password for password-auth tests (created once, kept). */
 export const PASSWORD_USER = "ptymcptest";
 export const PASSWORD_USER_PASSWORD = "pty-mcp-test-Pw-4";
